@@ -1,1 +1,350 @@
-fn main() {}
+//! `medi-privacy`: private statistics over patient files, with a durable privacy budget and a
+//! tamper-evident audit log.
+//!
+//! Exit codes: 0 success; 1 the request was refused or failed (the message says why, and no
+//! budget was charged unless noise had already been drawn); 2 the command line is malformed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use privacy_audit::AuditLog;
+use privacy_budget::SqliteLedger;
+use privacy_core::{
+    AuditEvent, AuditEventKind, AuditSink, DeltaAmount, EpsilonAmount, NullAuditSink, PrivacyCost,
+};
+use privacy_dp::{
+    parse_query, AnalysisRequest, BoundedTable, ContributionBound, MechanismChoice,
+    NonFinitePolicy, ReadOptions,
+};
+
+mod demo;
+mod output;
+
+/// The ledger used when `--ledger` is not given, in the working directory.
+pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
+
+#[derive(Parser)]
+#[command(
+    name = "medi-privacy",
+    version,
+    about = "Differentially private statistics over patient data, with a durable privacy budget and a tamper-evident audit log"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or inspect a dataset's privacy budget.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+    /// Release differentially private statistics of a CSV or Parquet file.
+    Analyze(AnalyzeArgs),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Run the whole path on the bundled Adult census data, in a temporary folder.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum BudgetCommand {
+    /// Give a dataset its total privacy budget.
+    Init {
+        /// The ledger file (SQLite).
+        #[arg(long, default_value = DEFAULT_LEDGER)]
+        ledger: PathBuf,
+        /// The dataset's name.
+        #[arg(long)]
+        dataset: String,
+        /// Total ε, a decimal such as 1 or 0.5.
+        #[arg(long)]
+        epsilon: String,
+        /// Total δ, in [0, 1).
+        #[arg(long, default_value = "0")]
+        delta: String,
+        /// Append a budget-created entry to this audit log.
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+    },
+    /// Show a dataset's budget and every charge against it.
+    Show {
+        /// The ledger file (SQLite).
+        #[arg(long, default_value = DEFAULT_LEDGER)]
+        ledger: PathBuf,
+        /// The dataset's name.
+        #[arg(long)]
+        dataset: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain; report the first entry that was edited, removed or reordered.
+    Verify {
+        /// The audit log (JSON lines).
+        #[arg(long)]
+        audit_log: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MechanismArg {
+    /// Laplace when δ = 0, Gaussian otherwise.
+    Auto,
+    /// Discrete Laplace noise (pure ε-DP).
+    Laplace,
+    /// Discrete Gaussian noise (zCDP, charged as (ε, δ)).
+    Gaussian,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NonFiniteArg {
+    /// Refuse the call when a queried column holds NaN or infinity.
+    Refuse,
+    /// Leave such values out of sums and means.
+    Drop,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "QUERIES:\n  count()                  rows (after per-unit truncation)\n  sum(col, lo, hi)         sum of col, each value clamped to [lo, hi]\n  mean(col, lo, hi)        mean of col's non-missing values clamped to [lo, hi]\n  Any query may name its own share: mean(age, 17, 90, epsilon=0.5, delta=1e-7).\n  Column names with spaces go in double quotes or backticks."
+)]
+pub(crate) struct AnalyzeArgs {
+    /// The ledger file (SQLite).
+    #[arg(long, default_value = DEFAULT_LEDGER)]
+    ledger: PathBuf,
+    /// The dataset whose budget is charged.
+    #[arg(long)]
+    dataset: String,
+    /// The data file: CSV (delimiter sniffed) or Parquet.
+    #[arg(long)]
+    data: PathBuf,
+    /// What this call spends in total, split evenly across queries without a share.
+    #[arg(long)]
+    epsilon: String,
+    /// Total δ of this call; δ > 0 selects Gaussian noise.
+    #[arg(long, default_value = "0")]
+    delta: String,
+    /// The column identifying a privacy unit (patient). Without it each row is one unit.
+    #[arg(long, requires = "max_rows_per_unit")]
+    privacy_unit: Option<String>,
+    /// The most rows one unit contributes; later rows of a unit are dropped before aggregating.
+    #[arg(long, requires = "privacy_unit")]
+    max_rows_per_unit: Option<u64>,
+    /// A query; repeat for several (see QUERIES below).
+    #[arg(long = "query", required = true)]
+    queries: Vec<String>,
+    /// Append releases and refusals to this audit log.
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// The CSV delimiter (one character), instead of sniffing it.
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// The noise mechanism.
+    #[arg(long, value_enum, default_value = "auto")]
+    mechanism: MechanismArg,
+    /// What to do with NaN and infinite values in a queried column.
+    #[arg(long, value_enum, default_value = "refuse")]
+    non_finite: NonFiniteArg,
+    /// Who is asking (recorded in the ledger and the audit log).
+    #[arg(long, env = "USER", default_value = "analyst")]
+    principal: String,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MEDI_PRIVACY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Budget(BudgetCommand::Init { ledger, dataset, epsilon, delta, audit_log }) => {
+            budget_init(&ledger, &dataset, &epsilon, &delta, audit_log.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Budget(BudgetCommand::Show { ledger, dataset, json }) => {
+            output::budget_show(&SqliteLedger::open(&ledger)?, &dataset, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Analyze(args) => {
+            let outcome = analyze(&args)?;
+            output::print_outcome(&args.dataset, &outcome, args.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { audit_log, json }) => {
+            output::audit_verify(&audit_log, json)
+        }
+        Command::Demo => {
+            demo::run()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Parses an ε and a δ as exact decimals, refusing ε = 0 and δ ≥ 1.
+pub(crate) fn parse_cost(epsilon: &str, delta: &str) -> Result<PrivacyCost> {
+    let epsilon = EpsilonAmount::parse_decimal(epsilon)?;
+    if epsilon.is_zero() {
+        return Err(anyhow!("invalid epsilon: must be > 0 (got {:?})", epsilon.to_string()));
+    }
+    let delta = DeltaAmount::parse_decimal(delta)?;
+    if !delta.is_valid_delta() {
+        return Err(anyhow!("invalid delta: must be in [0, 1) (got {delta})"));
+    }
+    Ok(PrivacyCost { epsilon, delta })
+}
+
+pub(crate) fn budget_init(
+    ledger: &Path,
+    dataset: &str,
+    epsilon: &str,
+    delta: &str,
+    audit_log: Option<&Path>,
+) -> Result<()> {
+    let total = parse_cost(epsilon, delta)?;
+    let ledger = SqliteLedger::open(ledger)?;
+    ledger.create_budget(dataset, total)?;
+    if let Some(path) = audit_log {
+        let event = AuditEvent::new(AuditEventKind::BudgetCreated, principal())
+            .with_dataset(dataset)
+            .with_detail("epsilon", total.epsilon.to_string())
+            .with_detail("delta", total.delta.to_string());
+        AuditLog::open(path)?.record(&event)?;
+    }
+    println!("dataset {dataset:?}: budget ε={} δ={} created", total.epsilon, total.delta);
+    Ok(())
+}
+
+fn principal() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "analyst".to_owned())
+}
+
+/// Runs `analyze`; every refusal is recorded in the audit log when one is given.
+pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome> {
+    let audit: Box<dyn AuditSink> = match &args.audit_log {
+        Some(path) => Box::new(AuditLog::open(path)?),
+        None => Box::new(NullAuditSink),
+    };
+    let refuse = |code: &str, error: anyhow::Error| -> anyhow::Error {
+        let event = AuditEvent::new(AuditEventKind::Refusal, &args.principal)
+            .with_dataset(&args.dataset)
+            .with_detail("reason_code", code)
+            .with_detail("queries", args.queries.clone());
+        match audit.record(&event) {
+            Ok(()) => error,
+            Err(audit_error) => {
+                error.context(format!("and the refusal could not be recorded: {audit_error}"))
+            }
+        }
+    };
+    let request = build_request(args).map_err(|(code, e)| refuse(code, e))?;
+    let ledger =
+        SqliteLedger::open(&args.ledger).map_err(|e| refuse("ledger_failure", e.into()))?;
+    if let Err(e) = ledger.status(&args.dataset) {
+        return Err(refuse("unknown_dataset", e.into()));
+    }
+    let options = ReadOptions {
+        delimiter: args
+            .delimiter
+            .map(delimiter_byte)
+            .transpose()
+            .map_err(|e| refuse("invalid_delimiter", e))?,
+    };
+    let frame =
+        privacy_dp::read_table(&args.data, options).map_err(|e| refuse(e.code(), e.into()))?;
+    let table = BoundedTable::new(frame, request.contribution.clone())
+        .map_err(|e| refuse(e.code(), e.into()))?;
+    let mut rng = privacy_core::SecureRng::from_os_entropy()?;
+    // `run` records its own refusals (plan errors, budget exceeded) and the releases.
+    privacy_dp::run(&request, &table, &ledger, audit.as_ref(), &mut rng)
+        .with_context(|| format!("nothing was released from {}", args.data.display()))
+}
+
+fn delimiter_byte(c: char) -> Result<u8> {
+    u8::try_from(c)
+        .ok()
+        .filter(u8::is_ascii)
+        .ok_or_else(|| anyhow!("the delimiter must be one ASCII character"))
+}
+
+fn build_request(args: &AnalyzeArgs) -> Result<AnalysisRequest, (&'static str, anyhow::Error)> {
+    let budget = parse_cost(&args.epsilon, &args.delta).map_err(|e| ("invalid_parameter", e))?;
+    let queries = args
+        .queries
+        .iter()
+        .map(|q| parse_query(q))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ("query_parse_error", e.into()))?;
+    let contribution = match (&args.privacy_unit, args.max_rows_per_unit) {
+        (Some(unit), Some(k)) => ContributionBound::per_unit(unit, k)
+            .map_err(|e| ("invalid_contribution_bound", e.into()))?,
+        _ => ContributionBound::one_row_per_unit(),
+    };
+    Ok(AnalysisRequest {
+        dataset: args.dataset.clone(),
+        principal: args.principal.clone(),
+        budget,
+        queries,
+        contribution,
+        non_finite: match args.non_finite {
+            NonFiniteArg::Refuse => NonFinitePolicy::Refuse,
+            NonFiniteArg::Drop => NonFinitePolicy::Drop,
+        },
+        mechanism: match args.mechanism {
+            MechanismArg::Auto => MechanismChoice::Auto,
+            MechanismArg::Laplace => MechanismChoice::Laplace,
+            MechanismArg::Gaussian => MechanismChoice::Gaussian,
+        },
+    })
+}
+
+impl AnalyzeArgs {
+    /// Arguments for an analysis of `data` with default options, for the demo.
+    pub(crate) fn for_demo(
+        ledger: PathBuf,
+        audit_log: PathBuf,
+        data: PathBuf,
+        epsilon: &str,
+        queries: &[&str],
+    ) -> Self {
+        Self {
+            ledger,
+            dataset: "adult".into(),
+            data,
+            epsilon: epsilon.into(),
+            delta: "0".into(),
+            privacy_unit: None,
+            max_rows_per_unit: None,
+            queries: queries.iter().map(|q| (*q).to_owned()).collect(),
+            audit_log: Some(audit_log),
+            json: false,
+            delimiter: None,
+            mechanism: MechanismArg::Auto,
+            non_finite: NonFiniteArg::Refuse,
+            principal: "demo".into(),
+        }
+    }
+}

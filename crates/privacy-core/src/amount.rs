@@ -161,7 +161,8 @@ fn parse_fixed(text: &str, digits: u32, name: &'static str) -> Result<u64, CoreE
     let mut value: u128 = 0;
     for c in all_digits {
         let d = u128::from(c as u8 - b'0');
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(|| bad("too large"))?;
+        value =
+            value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or_else(|| bad("too large"))?;
     }
     // value × 10^(exponent − |frac| + digits) is the amount in units.
     let shift = i64::from(exponent) - frac_part.len() as i64 + i64::from(digits);
@@ -173,14 +174,19 @@ fn parse_fixed(text: &str, digits: u32, name: &'static str) -> Result<u64, CoreE
     } else {
         let divisor = u32::try_from(-shift).ok().and_then(|s| 10u128.checked_pow(s));
         match divisor {
-            Some(d) if value % d == 0 => value / d,
+            Some(d) if value.is_multiple_of(d) => value / d,
             _ => return Err(bad(&format!("needs more than {digits} decimal places"))),
         }
     };
     u64::try_from(units).map_err(|_| bad("too large"))
 }
 
-fn f64_to_fixed(value: f64, digits: u32, round_up: bool, name: &'static str) -> Result<u64, CoreError> {
+fn f64_to_fixed(
+    value: f64,
+    digits: u32,
+    round_up: bool,
+    name: &'static str,
+) -> Result<u64, CoreError> {
     if !value.is_finite() || value < 0.0 {
         return Err(CoreError::invalid(name, "must be finite and non-negative"));
     }

@@ -1,0 +1,151 @@
+//! What the commands print: a readable table by default, one JSON object with `--json`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use privacy_budget::SqliteLedger;
+use privacy_core::PrivacyCost;
+use privacy_dp::AnalysisOutcome;
+use serde_json::{json, Value};
+
+/// `{"epsilon": …, "delta": …}` as JSON numbers.
+fn cost_json(cost: PrivacyCost) -> Value {
+    json!({ "epsilon": cost.epsilon.to_f64(), "delta": cost.delta.to_f64() })
+}
+
+/// Prints the releases of one `analyze` call and the budget left.
+pub(crate) fn print_outcome(dataset: &str, outcome: &AnalysisOutcome, as_json: bool) -> Result<()> {
+    let status = outcome.status;
+    if as_json {
+        let value = json!({
+            "dataset": dataset,
+            "releases": outcome.releases,
+            "charged": cost_json(outcome.charged),
+            "spent": cost_json(status.spent),
+            "remaining": cost_json(status.remaining()),
+            "total": cost_json(status.total),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "dataset {dataset:?}: {} releases, this call spent ε={} δ={}",
+        outcome.releases.len(),
+        outcome.charged.epsilon,
+        outcome.charged.delta
+    );
+    let width = outcome.releases.iter().map(|r| r.query.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:<width$}  {:>14}  {:>10}  {:>10}  {:<17}  {:>12}  95% interval",
+        "query", "value", "ε", "δ", "mechanism", "noise scale"
+    );
+    for r in &outcome.releases {
+        println!(
+            "{:<width$}  {:>14}  {:>10}  {:>10}  {:<17}  {:>12}  [{}, {}]",
+            r.query,
+            fmt_num(r.value),
+            fmt_num(r.epsilon),
+            fmt_num(r.delta),
+            r.mechanism,
+            fmt_num(r.noise_scale),
+            fmt_num(r.ci95.lower),
+            fmt_num(r.ci95.upper),
+        );
+    }
+    println!(
+        "budget of {dataset:?}: spent ε={} δ={} of ε={} δ={}; remaining ε={} δ={}",
+        status.spent.epsilon,
+        status.spent.delta,
+        status.total.epsilon,
+        status.total.delta,
+        status.remaining().epsilon,
+        status.remaining().delta
+    );
+    Ok(())
+}
+
+/// Four significant digits, without exponent for ordinary magnitudes.
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e9).contains(&x.abs()) {
+        let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// `budget show`.
+pub(crate) fn budget_show(ledger: &SqliteLedger, dataset: &str, as_json: bool) -> Result<()> {
+    let status = ledger.status(dataset)?;
+    let charges = ledger.charges(dataset)?;
+    if as_json {
+        let charges: Vec<Value> = charges
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "principal": c.principal,
+                    "description": c.description,
+                    "epsilon": c.cost.epsilon.to_f64(),
+                    "delta": c.cost.delta.to_f64(),
+                    "state": c.state.as_str(),
+                    "created_at": c.created_at,
+                })
+            })
+            .collect();
+        let value = json!({
+            "dataset": dataset,
+            "total": cost_json(status.total),
+            "spent": cost_json(status.spent),
+            "remaining": cost_json(status.remaining()),
+            "charges": charges,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let remaining = status.remaining();
+    println!("dataset {dataset:?}");
+    println!("  total      ε={} δ={}", status.total.epsilon, status.total.delta);
+    println!("  spent      ε={} δ={}", status.spent.epsilon, status.spent.delta);
+    println!("  remaining  ε={} δ={}", remaining.epsilon, remaining.delta);
+    println!("  charges: {}", charges.len());
+    for c in &charges {
+        println!(
+            "    #{} {} {} ε={} δ={} by {}: {}",
+            c.id, c.created_at, c.state, c.cost.epsilon, c.cost.delta, c.principal, c.description
+        );
+    }
+    Ok(())
+}
+
+/// `audit verify`: exit 0 when the chain is intact, 1 with the first problem otherwise.
+pub(crate) fn audit_verify(path: &Path, as_json: bool) -> Result<ExitCode> {
+    match privacy_audit::verify(path) {
+        Ok(report) => {
+            if as_json {
+                println!(
+                    "{}",
+                    json!({ "ok": true, "entries": report.entries, "last_hash": report.last_hash })
+                );
+            } else {
+                println!(
+                    "ok: {} entries, hash chain intact, last hash {}",
+                    report.entries, report.last_hash
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(privacy_audit::AuditError::Chain(problem)) => {
+            if as_json {
+                println!("{}", json!({ "ok": false, "problem": problem }));
+            } else {
+                println!("TAMPERED: {problem}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        Err(other) => Err(other.into()),
+    }
+}

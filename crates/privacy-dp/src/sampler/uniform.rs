@@ -1,0 +1,362 @@
+//! Exact natural numbers for the samplers, and the one primitive they all reduce to: a uniform
+//! integer below a bound.
+//!
+//! [`Nat`] holds a value in a `u128` while it fits and in a `BigUint` once it does not. Every
+//! operation checks for overflow and, instead of wrapping, redoes the operation on `BigUint`,
+//! so the representation is invisible in the results: the algorithms of the sibling modules
+//! are written once against exact arithmetic. [`PosNat`] is a `Nat` proven non-zero when it
+//! was built, which is what makes division and uniform sampling total.
+//!
+//! [`uniform_below`] draws by rejection: it takes the `k` random bits that can express `n − 1`
+//! and starts again if the value is `n` or more. It reads the same bytes from the generator
+//! for the same `n` in either representation, so a parameter that moves between them changes
+//! nothing, not even which sample a seed gives.
+//!
+//! Trade-off: one overflow check per operation, in exchange for no allocation while the numbers
+//! fit in 128 bits.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use num_bigint::{BigInt, BigUint, Sign};
+use num_integer::Integer;
+use num_traits::{ToPrimitive, Zero};
+use privacy_core::SecureRng;
+use rand_core::RngCore;
+
+use super::SamplerError;
+
+/// An exact natural number.
+#[derive(Clone, Debug)]
+pub(crate) struct Nat(Repr);
+
+/// Invariant: operations keep `Big` for values above `u128::MAX` only, but no code relies on
+/// it for correctness (mixed cases compare and compute on `BigUint`); it only keeps the fast
+/// path in use.
+#[derive(Clone, Debug)]
+enum Repr {
+    Small(u128),
+    Big(BigUint),
+}
+
+impl Nat {
+    /// Zero.
+    pub(crate) const ZERO: Nat = Nat(Repr::Small(0));
+    /// One.
+    pub(crate) const ONE: Nat = Nat(Repr::Small(1));
+
+    /// The value of a `BigUint`.
+    pub(crate) fn from_biguint(value: &BigUint) -> Nat {
+        match value.to_u128() {
+            Some(small) => Nat(Repr::Small(small)),
+            None => Nat(Repr::Big(value.clone())),
+        }
+    }
+
+    fn from_owned(value: BigUint) -> Nat {
+        match value.to_u128() {
+            Some(small) => Nat(Repr::Small(small)),
+            None => Nat(Repr::Big(value)),
+        }
+    }
+
+    fn as_big(&self) -> Cow<'_, BigUint> {
+        match &self.0 {
+            Repr::Small(v) => Cow::Owned(BigUint::from(*v)),
+            Repr::Big(v) => Cow::Borrowed(v),
+        }
+    }
+
+    /// The value as a `BigUint`.
+    pub(crate) fn to_biguint(&self) -> BigUint {
+        self.as_big().into_owned()
+    }
+
+    /// The value, negated if `negative`, as a `BigInt`; zero has no sign either way.
+    pub(crate) fn to_bigint(&self, negative: bool) -> BigInt {
+        let sign = if negative { Sign::Minus } else { Sign::Plus };
+        // `from_biguint` maps a zero magnitude to `NoSign` whatever sign it is given.
+        BigInt::from_biguint(sign, self.to_biguint())
+    }
+
+    /// Whether the value is zero.
+    pub(crate) fn is_zero(&self) -> bool {
+        match &self.0 {
+            Repr::Small(v) => *v == 0,
+            Repr::Big(v) => v.is_zero(),
+        }
+    }
+
+    /// Whether the value is odd.
+    pub(crate) fn is_odd(&self) -> bool {
+        match &self.0 {
+            Repr::Small(v) => v & 1 == 1,
+            Repr::Big(v) => v.bit(0),
+        }
+    }
+
+    /// `self + other`, exactly.
+    pub(crate) fn add(&self, other: &Nat) -> Nat {
+        if let (Repr::Small(a), Repr::Small(b)) = (&self.0, &other.0) {
+            if let Some(sum) = a.checked_add(*b) {
+                return Nat(Repr::Small(sum));
+            }
+        }
+        Nat::from_owned(self.as_big().as_ref() + other.as_big().as_ref())
+    }
+
+    /// `self · other`, exactly.
+    pub(crate) fn mul(&self, other: &Nat) -> Nat {
+        if let (Repr::Small(a), Repr::Small(b)) = (&self.0, &other.0) {
+            if let Some(product) = a.checked_mul(*b) {
+                return Nat(Repr::Small(product));
+            }
+        }
+        Nat::from_owned(self.as_big().as_ref() * other.as_big().as_ref())
+    }
+
+    /// `|self − other|`, exactly.
+    pub(crate) fn abs_diff(&self, other: &Nat) -> Nat {
+        if let (Repr::Small(a), Repr::Small(b)) = (&self.0, &other.0) {
+            return Nat(Repr::Small(a.abs_diff(*b)));
+        }
+        let (a, b) = (self.as_big(), other.as_big());
+        // The larger minus the smaller cannot underflow.
+        if a >= b {
+            Nat::from_owned(a.as_ref() - b.as_ref())
+        } else {
+            Nat::from_owned(b.as_ref() - a.as_ref())
+        }
+    }
+
+    /// `(⌊self / divisor⌋, self mod divisor)`; total because the divisor is non-zero.
+    pub(crate) fn div_rem(&self, divisor: &PosNat) -> (Nat, Nat) {
+        if let (Repr::Small(a), Repr::Small(d)) = (&self.0, &divisor.0 .0) {
+            // `d ≠ 0` because a `PosNat` is only built from a non-zero value.
+            return (Nat(Repr::Small(a / d)), Nat(Repr::Small(a % d)));
+        }
+        let (q, r) = self.as_big().div_rem(divisor.0.as_big().as_ref());
+        (Nat::from_owned(q), Nat::from_owned(r))
+    }
+}
+
+impl Ord for Nat {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (&self.0, &other.0) {
+            (Repr::Small(a), Repr::Small(b)) => a.cmp(b),
+            _ => self.as_big().cmp(&other.as_big()),
+        }
+    }
+}
+
+impl PartialOrd for Nat {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Nat {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Nat {}
+
+/// A natural number that is not zero.
+#[derive(Clone, Debug)]
+pub(crate) struct PosNat(Nat);
+
+impl PosNat {
+    /// One.
+    pub(crate) const ONE: PosNat = PosNat(Nat::ONE);
+    /// Two.
+    pub(crate) const TWO: PosNat = PosNat(Nat(Repr::Small(2)));
+
+    /// `value`, if it is not zero.
+    pub(crate) fn new(value: Nat) -> Option<PosNat> {
+        if value.is_zero() {
+            None
+        } else {
+            Some(PosNat(value))
+        }
+    }
+
+    /// The value.
+    pub(crate) fn get(&self) -> &Nat {
+        &self.0
+    }
+
+    /// `self · other`, which is not zero because neither factor is.
+    pub(crate) fn mul(&self, other: &PosNat) -> PosNat {
+        PosNat(self.0.mul(&other.0))
+    }
+
+    /// `self + other`, which is not zero because `self` is not.
+    pub(crate) fn add(&self, other: &Nat) -> PosNat {
+        PosNat(self.0.add(other))
+    }
+}
+
+/// A uniform integer in `[0, n)` for an integer `n > 0`.
+///
+/// The draw is unbiased: it is the first of a sequence of independent uniform `k`-bit values
+/// that falls below `n`, where `k` is the bit length of `n − 1`. Each attempt succeeds with
+/// probability `n / 2^k > 1/2`, so fewer than two are needed on average.
+pub fn sample_uniform_below(n: &BigUint, rng: &mut SecureRng) -> Result<BigUint, SamplerError> {
+    let n = PosNat::new(Nat::from_biguint(n)).ok_or(SamplerError::invalid("n", "must be > 0"))?;
+    Ok(uniform_below(&n, rng).to_biguint())
+}
+
+/// A uniform [`Nat`] in `[0, n)`.
+pub(crate) fn uniform_below(n: &PosNat, rng: &mut SecureRng) -> Nat {
+    match &n.0 .0 {
+        Repr::Small(bound) => Nat(Repr::Small(uniform_below_u128(*bound, rng))),
+        Repr::Big(bound) => Nat::from_owned(uniform_below_big(bound, rng)),
+    }
+}
+
+/// How many little-endian bytes hold a `bits`-bit value, and the mask for the last of them.
+fn byte_layout(bits: u64) -> (usize, u8) {
+    // A `BigUint` of `bits` bits occupies `bits / 8` bytes of memory, so this fits in `usize`.
+    let len = bits.div_ceil(8) as usize;
+    let mask = match bits % 8 {
+        0 => u8::MAX,
+        partial => (1u8 << partial) - 1,
+    };
+    (len, mask)
+}
+
+/// Requires `n ≥ 1`, which [`PosNat`] guarantees.
+fn uniform_below_u128(n: u128, rng: &mut SecureRng) -> u128 {
+    let bits = u64::from(u128::BITS - (n - 1).leading_zeros());
+    let (len, mask) = byte_layout(bits);
+    let mut bytes = [0u8; 16];
+    loop {
+        rng.fill_bytes(&mut bytes[..len]);
+        if let Some(last) = bytes[..len].last_mut() {
+            *last &= mask;
+        }
+        let candidate = u128::from_le_bytes(bytes);
+        if candidate < n {
+            return candidate;
+        }
+    }
+}
+
+/// Requires `n ≥ 1`, which [`PosNat`] guarantees. Reads the same bytes as
+/// [`uniform_below_u128`] would for the same `n`.
+fn uniform_below_big(n: &BigUint, rng: &mut SecureRng) -> BigUint {
+    let bits = (n - 1u32).bits();
+    let (len, mask) = byte_layout(bits);
+    let mut bytes = vec![0u8; len];
+    loop {
+        rng.fill_bytes(&mut bytes);
+        if let Some(last) = bytes.last_mut() {
+            *last &= mask;
+        }
+        let candidate = BigUint::from_bytes_le(&bytes);
+        if &candidate < n {
+            return candidate;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
+mod tests {
+    use super::*;
+    use crate::sampler::test_stats::{assert_counts_fit, assert_counts_reject};
+    use proptest::prelude::*;
+    // Named explicitly: proptest's prelude exports an `RngCore` of its own.
+    use rand_core::RngCore;
+
+    fn big(v: &BigUint) -> Nat {
+        // Deliberately breaks the representation invariant to reach the `BigUint` path.
+        Nat(Repr::Big(v.clone()))
+    }
+
+    fn pos(v: u128) -> PosNat {
+        PosNat::new(Nat(Repr::Small(v))).unwrap()
+    }
+
+    #[test]
+    fn uniform_below_one_is_zero_and_reads_nothing() {
+        let mut rng = SecureRng::seeded_for_tests_only(1);
+        let mut twin = SecureRng::seeded_for_tests_only(1);
+        assert!(uniform_below(&PosNat::ONE, &mut rng).is_zero());
+        assert_eq!(rng.next_u64(), twin.next_u64());
+    }
+
+    #[test]
+    fn uniform_below_seven_is_uniform() {
+        const DRAWS: u64 = 200_000;
+        let mut rng = SecureRng::seeded_for_tests_only(2);
+        let mut observed = [0u64; 7];
+        for _ in 0..DRAWS {
+            let v = uniform_below(&pos(7), &mut rng).to_biguint().to_usize().unwrap();
+            observed[v] += 1;
+        }
+        assert_counts_fit(&observed, &[DRAWS as f64 / 7.0; 7], "uniform below 7");
+        // The test has the power to see modulo bias: the law of "5 random bits mod 7"
+        // (32 = 4·7 + 4, so 0..4 are a quarter more likely than 4..7) is rejected.
+        let biased: Vec<f64> =
+            (0..7).map(|v| DRAWS as f64 * if v < 4 { 5.0 } else { 4.0 } / 32.0).collect();
+        assert_counts_reject(&observed, &biased, "5 bits mod 7");
+    }
+
+    #[test]
+    fn uniform_below_is_the_same_in_both_representations() {
+        for n in [1u128, 2, 3, 255, 256, 257, 1 << 64, (1 << 64) + 1, u128::MAX] {
+            let bound = BigUint::from(n);
+            let mut fast = SecureRng::seeded_for_tests_only(3);
+            let mut slow = SecureRng::seeded_for_tests_only(3);
+            let big_bound = PosNat::new(big(&bound)).unwrap();
+            for _ in 0..200 {
+                let a = uniform_below(&pos(n), &mut fast);
+                let b = uniform_below(&big_bound, &mut slow);
+                assert_eq!(a, b, "representations disagree below {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_bound_is_an_error() {
+        let mut rng = SecureRng::seeded_for_tests_only(4);
+        let err = sample_uniform_below(&BigUint::zero(), &mut rng).unwrap_err();
+        assert_eq!(err, SamplerError::InvalidParameter { name: "n", reason: "must be > 0" });
+        assert_eq!(err.to_string(), "invalid n: must be > 0");
+    }
+
+    fn arb_biguint() -> impl Strategy<Value = BigUint> {
+        prop::collection::vec(any::<u8>(), 0..40).prop_map(|b| BigUint::from_bytes_le(&b))
+    }
+
+    proptest! {
+        #[test]
+        fn sample_uniform_below_is_below(n in arb_biguint(), seed in any::<u64>()) {
+            let n = n + 1u32;
+            let mut rng = SecureRng::seeded_for_tests_only(seed);
+            let v = sample_uniform_below(&n, &mut rng).unwrap();
+            prop_assert!(v < n);
+        }
+
+        #[test]
+        fn nat_arithmetic_matches_biguint(a in arb_biguint(), b in arb_biguint()) {
+            let (na, nb) = (Nat::from_biguint(&a), Nat::from_biguint(&b));
+            let (ba, bb) = (big(&a), big(&b));
+            for (x, y) in [(&na, &nb), (&ba, &nb), (&na, &bb), (&ba, &bb)] {
+                prop_assert_eq!(x.add(y).to_biguint(), &a + &b);
+                prop_assert_eq!(x.mul(y).to_biguint(), &a * &b);
+                let diff = if a >= b { &a - &b } else { &b - &a };
+                prop_assert_eq!(x.abs_diff(y).to_biguint(), diff);
+                prop_assert_eq!(x.cmp(y), a.cmp(&b));
+                prop_assert_eq!(x.is_odd(), a.bit(0));
+                if let Some(d) = PosNat::new(y.clone()) {
+                    let (q, r) = x.div_rem(&d);
+                    prop_assert_eq!((q.to_biguint(), r.to_biguint()), a.div_rem(&b));
+                }
+            }
+        }
+    }
+}

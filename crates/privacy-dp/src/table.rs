@@ -1,0 +1,445 @@
+//! Loading patient tables and preparing them for private aggregation.
+//!
+//! Three steps happen here, all before any privacy budget is touched:
+//! 1. **Reading** a CSV file (delimiter sniffed from the header line, or given) or a Parquet file
+//!    (recognised by its `PAR1` magic bytes) into a polars [`DataFrame`]. Column types are
+//!    inferred from every row, so a column that mixes numbers and text is a text column, never
+//!    a silently truncated numeric one.
+//! 2. **Bounding contributions** per privacy unit: with a unit column (a patient identifier) and
+//!    a bound `k`, only the first `k` rows of each unit, in file order, take part in any
+//!    aggregate. The kept set of a unit depends on that unit's rows alone, so adding or removing
+//!    one patient changes at most `k` kept rows: the neighbouring relation of every guarantee in
+//!    this crate ([`NeighbouringRelation::AddRemoveUnit`]). Without a unit column each row is
+//!    its own unit (`k = 1`), which is only correct when the file holds one row per patient.
+//! 3. **Reading numeric columns** as `f64` chunks, with missing values (nulls) skipped and
+//!    non-finite values (NaN, ±∞) handled by an explicit [`NonFinitePolicy`].
+//!
+//! Trade-off: truncation keeps the first `k` rows rather than a random `k`, which is
+//! deterministic and cheap (one pass; one hash-set insert per unit rather than per row when
+//! the unit column is sorted or grouped) but can
+//! bias a statistic when a patient's rows are ordered by the value being measured.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use polars::prelude::*;
+use privacy_core::NeighbouringRelation;
+
+use crate::error::DpError;
+
+/// What to do with NaN and infinite values in a column a numeric query reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonFinitePolicy {
+    /// Refuse the whole call before any budget is charged (the default).
+    #[default]
+    Refuse,
+    /// Treat them as missing: the row is left out of that column's sum and mean (it still
+    /// counts in `count()`). Dropping is a per-row map, so sensitivity is unchanged.
+    Drop,
+}
+
+/// How many rows one privacy unit may contribute, and which column identifies the unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContributionBound {
+    /// The column that identifies a privacy unit (a patient); `None` means one row per unit.
+    pub unit_column: Option<String>,
+    /// The most rows one unit contributes after truncation; at least 1.
+    pub max_rows_per_unit: u64,
+}
+
+impl ContributionBound {
+    /// One row per privacy unit: the file is assumed to hold one row per patient.
+    pub fn one_row_per_unit() -> Self {
+        Self { unit_column: None, max_rows_per_unit: 1 }
+    }
+
+    /// At most `max_rows_per_unit` rows for each distinct value of `unit_column`.
+    pub fn per_unit(
+        unit_column: impl Into<String>,
+        max_rows_per_unit: u64,
+    ) -> Result<Self, DpError> {
+        if max_rows_per_unit == 0 {
+            return Err(DpError::InvalidContribution(
+                "max rows per unit must be at least 1".into(),
+            ));
+        }
+        Ok(Self { unit_column: Some(unit_column.into()), max_rows_per_unit })
+    }
+
+    /// The neighbouring relation the guarantees are stated for.
+    pub fn relation(&self) -> NeighbouringRelation {
+        NeighbouringRelation::AddRemoveUnit { max_rows_per_unit: self.max_rows_per_unit }
+    }
+}
+
+/// How to read a data file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The CSV delimiter; `None` sniffs it from the header line.
+    pub delimiter: Option<u8>,
+}
+
+/// Reads a CSV or Parquet file into a data frame.
+pub fn read_table(path: &Path, options: ReadOptions) -> Result<DataFrame, DpError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| DpError::Io { path: shown.clone(), reason: e.kind().to_string() })?;
+    read_table_bytes(bytes, &shown, options)
+}
+
+/// Parses CSV or Parquet bytes; `name` is used in error messages only.
+///
+/// This is the untrusted-input surface that the `read_table` fuzz target exercises.
+pub fn read_table_bytes(
+    bytes: Vec<u8>,
+    name: &str,
+    options: ReadOptions,
+) -> Result<DataFrame, DpError> {
+    let malformed =
+        |e: PolarsError| DpError::MalformedData { path: name.to_owned(), reason: e.to_string() };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DpError::EmptyData(name.to_owned()));
+    }
+    if std::str::from_utf8(&bytes).is_err() && !bytes.starts_with(b"PAR1") {
+        return Err(DpError::MalformedData {
+            path: name.to_owned(),
+            reason: "not UTF-8 text".into(),
+        });
+    }
+    // polars is a large parser of untrusted bytes; a panic inside it on some malformed input
+    // must still end as a typed error of ours, so it is contained here.
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_frame(bytes, options)));
+    let frame = match parsed {
+        Ok(result) => result.map_err(malformed)?,
+        Err(_) => {
+            return Err(DpError::MalformedData {
+                path: name.to_owned(),
+                reason: "the parser failed on this input".into(),
+            })
+        }
+    };
+    if frame.width() == 0 {
+        return Err(DpError::EmptyData(name.to_owned()));
+    }
+    Ok(frame)
+}
+
+fn parse_frame(bytes: Vec<u8>, options: ReadOptions) -> PolarsResult<DataFrame> {
+    if bytes.starts_with(b"PAR1") {
+        return ParquetReader::new(Cursor::new(bytes)).finish();
+    }
+    let separator = options.delimiter.unwrap_or_else(|| sniff_delimiter(&bytes));
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .with_raise_if_empty(true)
+        .map_parse_options(|p| p.with_separator(separator))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+}
+
+/// The most frequent of `,` `;` tab `|` in the first line outside double quotes; `,` on a tie
+/// or when none occurs.
+pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in bytes.iter().take_while(|&&b| b != b'\n') {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let mut best = 0;
+    for i in 1..CANDIDATES.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    CANDIDATES[best]
+}
+
+/// A data frame with its contribution bound applied: which rows take part in aggregates.
+#[derive(Clone, Debug)]
+pub struct BoundedTable {
+    /// Cloning a data frame only clones reference-counted column handles.
+    frame: DataFrame,
+    bound: ContributionBound,
+    /// `keep[i]` says whether row `i` survives truncation; `None` keeps every row.
+    keep: Option<Vec<bool>>,
+}
+
+impl BoundedTable {
+    /// Applies `bound` to `frame` (one pass over the unit column).
+    pub fn new(frame: DataFrame, bound: ContributionBound) -> Result<Self, DpError> {
+        if bound.max_rows_per_unit == 0 {
+            return Err(DpError::InvalidContribution(
+                "max rows per unit must be at least 1".into(),
+            ));
+        }
+        let keep = match &bound.unit_column {
+            None => None,
+            Some(name) => truncation_mask(column(&frame, name)?, bound.max_rows_per_unit)?,
+        };
+        Ok(Self { frame, bound, keep })
+    }
+
+    /// The underlying frame.
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    /// The contribution bound applied.
+    pub fn bound(&self) -> &ContributionBound {
+        &self.bound
+    }
+
+    /// The number of rows that survive truncation.
+    pub fn kept_rows(&self) -> u64 {
+        match &self.keep {
+            None => self.frame.height() as u64,
+            Some(keep) => keep.iter().filter(|&&k| k).count() as u64,
+        }
+    }
+
+    /// Whether row `i` survives truncation.
+    #[inline]
+    pub fn keeps(&self, row: usize) -> bool {
+        self.keep.as_ref().is_none_or(|k| k[row])
+    }
+
+    /// The truncation mask, when there is one.
+    pub fn mask(&self) -> Option<&[bool]> {
+        self.keep.as_deref()
+    }
+
+    /// The named column as `f64`, after checking that it is numeric and, under
+    /// [`NonFinitePolicy::Refuse`], that it holds no NaN or infinity.
+    pub fn numeric_column(
+        &self,
+        name: &str,
+        query: &str,
+        policy: NonFinitePolicy,
+    ) -> Result<Float64Chunked, DpError> {
+        let col = column(&self.frame, name)?;
+        let dtype = col.dtype();
+        if !dtype.is_primitive_numeric() {
+            return Err(DpError::NonNumericColumn {
+                column: name.to_owned(),
+                dtype: dtype.to_string(),
+                query: query.to_owned(),
+            });
+        }
+        let series = col.as_materialized_series().cast(&DataType::Float64).map_err(|e| {
+            DpError::NonNumericColumn {
+                column: name.to_owned(),
+                dtype: e.to_string(),
+                query: query.to_owned(),
+            }
+        })?;
+        let values = series
+            .f64()
+            .map_err(|_| DpError::NonNumericColumn {
+                column: name.to_owned(),
+                dtype: dtype.to_string(),
+                query: query.to_owned(),
+            })?
+            .clone();
+        if policy == NonFinitePolicy::Refuse {
+            let count = values
+                .downcast_iter()
+                .map(|chunk| match chunk.validity() {
+                    None => chunk.values().iter().filter(|v| !v.is_finite()).count(),
+                    Some(valid) => chunk
+                        .values()
+                        .iter()
+                        .zip(valid.iter())
+                        .filter(|(v, ok)| *ok && !v.is_finite())
+                        .count(),
+                })
+                .sum::<usize>();
+            if count > 0 {
+                return Err(DpError::NonFiniteValues { column: name.to_owned(), count });
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// Looks a column up, naming the columns that exist when it is missing.
+pub fn column<'f>(frame: &'f DataFrame, name: &str) -> Result<&'f Column, DpError> {
+    frame.column(name).map_err(|_| DpError::UnknownColumn {
+        column: name.to_owned(),
+        available: frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Marks the first `k` rows of every unit. `None` when no row would be dropped.
+fn truncation_mask(unit: &Column, k: u64) -> Result<Option<Vec<bool>>, DpError> {
+    if unit.null_count() > 0 {
+        return Err(DpError::InvalidContribution(format!(
+            "privacy unit column {:?} has missing values; every row must name its unit",
+            unit.name().as_str()
+        )));
+    }
+    let k = u32::try_from(k).unwrap_or(u32::MAX);
+    let keep = if unit.dtype().is_integer() {
+        let ints =
+            unit.cast(&DataType::Int64).map_err(|e| DpError::InvalidContribution(e.to_string()))?;
+        let ints = ints.i64().map_err(|e| DpError::InvalidContribution(e.to_string()))?;
+        mask_first_k(|| ints.into_no_null_iter(), unit.len(), k)
+    } else {
+        let text = unit
+            .cast(&DataType::String)
+            .map_err(|e| DpError::InvalidContribution(e.to_string()))?;
+        let text = text.str().map_err(|e| DpError::InvalidContribution(e.to_string()))?;
+        mask_first_k(|| text.iter().map(Option::unwrap_or_default), unit.len(), k)
+    };
+    Ok(keep.contains(&false).then_some(keep))
+}
+
+/// `keep[i]` is true for the first `k` occurrences of each key. Keys that arrive grouped
+/// (each unit's rows contiguous, as in a file sorted by patient) need no hash table.
+fn mask_first_k<K, I>(keys: impl Fn() -> I, len: usize, k: u32) -> Vec<bool>
+where
+    K: std::hash::Hash + Eq + Copy,
+    I: Iterator<Item = K>,
+{
+    if let Some(keep) = mask_first_k_grouped(keys(), len, k) {
+        return keep;
+    }
+    let mut seen: PlHashMap<K, u32> = PlHashMap::default();
+    keys()
+        .map(|key| {
+            let n = seen.entry(key).or_insert(0);
+            *n = n.saturating_add(1);
+            *n <= k
+        })
+        .collect()
+}
+
+/// The grouped fast path: gives up (returns `None`) as soon as a key reappears after another
+/// key, which a small set of recently closed runs cannot rule out; a full check would need the
+/// hash table anyway. It is exact because it only succeeds when every run is a whole unit:
+/// that is verified by keeping every closed key in a set.
+fn mask_first_k_grouped<K, I>(keys: I, len: usize, k: u32) -> Option<Vec<bool>>
+where
+    K: std::hash::Hash + Eq + Copy,
+    I: Iterator<Item = K>,
+{
+    let mut keep = Vec::with_capacity(len);
+    let mut closed: PlHashSet<K> = PlHashSet::default();
+    let mut current: Option<(K, u32)> = None;
+    for key in keys {
+        let run = match current {
+            Some((c, n)) if c == key => n.saturating_add(1),
+            Some((c, _)) => {
+                closed.insert(c);
+                if closed.contains(&key) {
+                    return None;
+                }
+                1
+            }
+            None => 1,
+        };
+        current = Some((key, run));
+        keep.push(run <= k);
+    }
+    Some(keep)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod tests {
+    use super::*;
+
+    fn frame(csv: &str) -> DataFrame {
+        read_table_bytes(csv.as_bytes().to_vec(), "test.csv", ReadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn sniffs_the_delimiter() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3"), b';');
+        assert_eq!(sniff_delimiter(b"a,b\n"), b',');
+        assert_eq!(sniff_delimiter(b"\"x;y\",b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+        let df = frame("sex;age\nMale;39\nFemale;50\n");
+        assert_eq!(df.shape(), (2, 2));
+    }
+
+    #[test]
+    fn empty_and_malformed_input_is_refused() {
+        let read = |s: &[u8]| read_table_bytes(s.to_vec(), "t", ReadOptions::default());
+        assert!(matches!(read(b""), Err(DpError::EmptyData(_))));
+        assert!(matches!(read(b"  \n"), Err(DpError::EmptyData(_))));
+        assert!(matches!(read(b"a,b\n1,2,3,4\n"), Err(DpError::MalformedData { .. })));
+        assert!(matches!(read(&[0xff, 0xfe, b'\n']), Err(DpError::MalformedData { .. })));
+        assert!(matches!(read(b"PAR1garbage"), Err(DpError::MalformedData { .. })));
+    }
+
+    #[test]
+    fn numeric_columns_are_checked() {
+        let df = frame("id,age,name,x\n1,30,a,1.5\n2,40,b,NaN\n");
+        let table = BoundedTable::new(df.clone(), ContributionBound::one_row_per_unit()).unwrap();
+        assert!(table.numeric_column("age", "q", NonFinitePolicy::Refuse).is_ok());
+        assert!(matches!(
+            table.numeric_column("name", "q", NonFinitePolicy::Refuse),
+            Err(DpError::NonNumericColumn { .. })
+        ));
+        assert!(matches!(
+            table.numeric_column("nope", "q", NonFinitePolicy::Refuse),
+            Err(DpError::UnknownColumn { .. })
+        ));
+        assert!(matches!(
+            table.numeric_column("x", "q", NonFinitePolicy::Refuse),
+            Err(DpError::NonFiniteValues { count: 1, .. })
+        ));
+        assert!(table.numeric_column("x", "q", NonFinitePolicy::Drop).is_ok());
+    }
+
+    #[test]
+    fn truncation_keeps_the_first_k_rows_of_each_unit() {
+        let df = frame("pid,v\n1,1\n1,2\n1,3\n2,4\n3,5\n3,6\n");
+        let t =
+            BoundedTable::new(df.clone(), ContributionBound::per_unit("pid", 2).unwrap()).unwrap();
+        assert_eq!(t.mask().unwrap(), &[true, true, false, true, true, true]);
+        let df = frame("pid,v\na,1\nb,2\na,3\na,4\nb,5\nb,6\n");
+        let t =
+            BoundedTable::new(df.clone(), ContributionBound::per_unit("pid", 2).unwrap()).unwrap();
+        assert_eq!(t.mask().unwrap(), &[true, true, true, false, true, false]);
+        assert_eq!(t.kept_rows(), 4);
+        let t =
+            BoundedTable::new(df.clone(), ContributionBound::per_unit("pid", 3).unwrap()).unwrap();
+        assert!(t.mask().is_none());
+        assert!(ContributionBound::per_unit("pid", 0).is_err());
+        let df = frame("pid,v\n1,1\n,2\n");
+        assert!(matches!(
+            BoundedTable::new(df.clone(), ContributionBound::per_unit("pid", 1).unwrap()),
+            Err(DpError::InvalidContribution(_))
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn grouped_fast_path_agrees_with_the_hash_table(keys in proptest::collection::vec(0u8..6, 0..60), k in 1u32..4) {
+            let mut seen = std::collections::HashMap::new();
+            let expected: Vec<bool> = keys.iter().map(|key| {
+                let n = seen.entry(*key).or_insert(0u32);
+                *n += 1;
+                *n <= k
+            }).collect();
+            proptest::prop_assert_eq!(mask_first_k(|| keys.iter().copied(), keys.len(), k), expected);
+        }
+    }
+}
