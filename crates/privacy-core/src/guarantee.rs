@@ -62,7 +62,11 @@ impl PrivacyGuarantee {
         if !delta.is_valid_delta() {
             return Err(CoreError::invalid("delta", "must be in [0, 1)"));
         }
-        Ok(if delta.is_zero() { Self::Pure { epsilon } } else { Self::Approximate { epsilon, delta } })
+        Ok(if delta.is_zero() {
+            Self::Pure { epsilon }
+        } else {
+            Self::Approximate { epsilon, delta }
+        })
     }
 
     /// ρ-zCDP, refusing ρ = 0.
@@ -131,7 +135,10 @@ pub fn zcdp_to_epsilon(rho: RhoAmount, delta: DeltaAmount) -> Result<EpsilonAmou
 ///
 /// Solves ρ + 2√(ρL) = ε with L = ln(1/δ): √ρ = √(L + ε) − √L. The result is checked by
 /// converting it back and shrunk until the conversion fits, so it never overshoots.
-pub fn epsilon_delta_to_rho(epsilon: EpsilonAmount, delta: DeltaAmount) -> Result<RhoAmount, CoreError> {
+pub fn epsilon_delta_to_rho(
+    epsilon: EpsilonAmount,
+    delta: DeltaAmount,
+) -> Result<RhoAmount, CoreError> {
     check_positive(epsilon.units(), "epsilon")?;
     if delta.is_zero() || !delta.is_valid_delta() {
         return Err(CoreError::invalid("delta", "must be in (0, 1) for a zCDP calibration"));

@@ -85,5 +85,9 @@ pub trait Measurement {
     fn cost(&self) -> Result<PrivacyCost, CoreError>;
 
     /// Runs the release, drawing all noise from `rng`.
-    fn release(&self, input: &Self::Input, rng: &mut SecureRng) -> Result<Self::Output, Self::Error>;
+    fn release(
+        &self,
+        input: &Self::Input,
+        rng: &mut SecureRng,
+    ) -> Result<Self::Output, Self::Error>;
 }

@@ -69,12 +69,12 @@ pub struct AnalysisRequest {
     pub mechanism: MechanismChoice,
 }
 
-/// One statistic, ready to run.
+/// One statistic, ready to run (boxed: the measurements differ much in size).
 #[derive(Clone, Debug)]
 enum PlannedMeasurement {
-    Count(DpCount),
-    Sum(DpSum),
-    Mean(DpMean),
+    Count(Box<DpCount>),
+    Sum(Box<DpSum>),
+    Mean(Box<DpMean>),
 }
 
 impl PlannedMeasurement {
@@ -267,16 +267,20 @@ pub fn plan(request: &AnalysisRequest, table: &BoundedTable) -> Result<AnalysisP
         };
         let policy = request.non_finite;
         let measurement = match &query.statistic {
-            Statistic::Count => PlannedMeasurement::Count(DpCount::new(k, budget, cost)?),
+            Statistic::Count => PlannedMeasurement::Count(Box::new(DpCount::new(k, budget, cost)?)),
             Statistic::Sum { column, lower, upper } => {
                 table.numeric_column(column, &query.to_string(), policy)?;
                 let bounds = Bounds::new(column, *lower, *upper)?;
-                PlannedMeasurement::Sum(DpSum::new(column, bounds, policy, k, budget, cost)?)
+                PlannedMeasurement::Sum(Box::new(DpSum::new(
+                    column, bounds, policy, k, budget, cost,
+                )?))
             }
             Statistic::Mean { column, lower, upper } => {
                 table.numeric_column(column, &query.to_string(), policy)?;
                 let bounds = Bounds::new(column, *lower, *upper)?;
-                PlannedMeasurement::Mean(DpMean::new(column, bounds, policy, k, budget, cost)?)
+                PlannedMeasurement::Mean(Box::new(DpMean::new(
+                    column, bounds, policy, k, budget, cost,
+                )?))
             }
         };
         queries.push(PlannedQuery { query: query.clone(), cost, measurement });
