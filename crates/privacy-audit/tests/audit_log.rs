@@ -68,6 +68,36 @@ fn appended_entries_verify() {
     assert_eq!(first["seq"], 1);
 }
 
+/// Released values are arbitrary `f64`s; the verifier re-serializes what it parses, so every
+/// float must survive a JSON round trip bit for bit (serde_json's `float_roundtrip`). Without
+/// it, values such as these are parsed one ulp off and an untouched log fails verification.
+#[test]
+fn arbitrary_floats_survive_verification_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path).unwrap();
+    let floats = [14.077440597635416, 14.193955194821875, 0.010984182776801407, 1e-300, 5e-324];
+    for (i, x) in floats.iter().enumerate() {
+        let event = event(i).with_detail("released_value", *x).with_detail("ci95", vec![-x, *x]);
+        log.append(&event).unwrap();
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..200 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let x = f64::from_bits(state >> 2);
+        if x.is_finite() {
+            log.append(&event(i).with_detail("released_value", x)).unwrap();
+        }
+    }
+    drop(log);
+    let report = verify(&path).unwrap();
+    assert!(report.entries > 100);
+    AuditLog::open(&path).unwrap().append(&event(0)).unwrap();
+    verify(&path).unwrap();
+}
+
 #[test]
 fn an_empty_log_verifies_with_the_genesis_hash() {
     let dir = tempfile::tempdir().unwrap();

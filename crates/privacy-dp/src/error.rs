@@ -123,8 +123,27 @@ impl DpError {
     /// whose text cannot hold a data value, and only the code otherwise.
     pub fn audit_reason(&self) -> String {
         match self {
+            // A parser message may quote a cell; a count of NaNs is a fact about the data.
             Self::MalformedData { .. } => self.code().to_owned(),
+            Self::NonFiniteValues { column, .. } => format!("{}: column {column:?}", self.code()),
             other => other.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_reasons_hold_no_data() {
+        let malformed = DpError::MalformedData {
+            path: "f.csv".into(),
+            reason: "could not parse `Jane Doe` as i64".into(),
+        };
+        assert_eq!(malformed.audit_reason(), "malformed_data");
+        let nan = DpError::NonFiniteValues { column: "age".into(), count: 1234 };
+        assert!(!nan.audit_reason().contains("1234"), "{}", nan.audit_reason());
+        assert!(nan.to_string().contains("1234"), "the analyst still sees the count");
     }
 }

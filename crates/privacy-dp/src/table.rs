@@ -15,9 +15,10 @@
 //!    non-finite values (NaN, ±∞) handled by an explicit [`NonFinitePolicy`].
 //!
 //! Trade-off: truncation keeps the first `k` rows rather than a random `k`, which is
-//! deterministic and cheap (one pass; one hash-set insert per unit rather than per row when
-//! the unit column is sorted or grouped) but can
-//! bias a statistic when a patient's rows are ordered by the value being measured.
+//! deterministic and cheap but can bias a statistic when a patient's rows are ordered by the
+//! value being measured. Integer identifiers are first scanned once: sorted identifiers need no
+//! table at all (and no mask when no patient exceeds `k`), dense ones are counted in an array,
+//! and only the rest pay for a hash table.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -297,7 +298,15 @@ fn truncation_mask(unit: &Column, k: u64) -> Result<Option<Vec<bool>>, DpError> 
         let ints =
             unit.cast(&DataType::Int64).map_err(|e| DpError::InvalidContribution(e.to_string()))?;
         let ints = ints.i64().map_err(|e| DpError::InvalidContribution(e.to_string()))?;
-        mask_first_k(|| ints.into_no_null_iter(), unit.len(), k)
+        let keys = || ints.downcast_iter().flat_map(|chunk| chunk.values().iter().copied());
+        match integer_layout(keys(), k) {
+            IntegerLayout::SortedWithinBound => return Ok(None),
+            IntegerLayout::Sorted => mask_first_k_sorted(keys(), unit.len(), k),
+            IntegerLayout::Dense { min, range } => {
+                mask_first_k_dense(keys(), unit.len(), k, min, range)
+            }
+            IntegerLayout::Other => mask_first_k(keys, unit.len(), k),
+        }
     } else {
         let text = unit
             .cast(&DataType::String)
@@ -306,6 +315,84 @@ fn truncation_mask(unit: &Column, k: u64) -> Result<Option<Vec<bool>>, DpError> 
         mask_first_k(|| text.iter().map(Option::unwrap_or_default), unit.len(), k)
     };
     Ok(keep.contains(&false).then_some(keep))
+}
+
+/// What one pass over integer unit identifiers found, to pick the cheapest exact truncation.
+#[derive(Debug, PartialEq, Eq)]
+enum IntegerLayout {
+    /// Non-decreasing, and no run is longer than `k`: nothing to drop.
+    SortedWithinBound,
+    /// Non-decreasing: runs are whole units, counted without any table.
+    Sorted,
+    /// Identifiers in `[min, min + range)`, with `range` at most twice the row count: counted in
+    /// an array.
+    Dense {
+        /// The smallest identifier.
+        min: i64,
+        /// One past the largest identifier, minus `min`.
+        range: usize,
+    },
+    /// Anything else: counted in a hash table.
+    Other,
+}
+
+fn integer_layout(keys: impl Iterator<Item = i64>, k: u32) -> IntegerLayout {
+    let (mut len, mut min, mut max) = (0usize, i64::MAX, i64::MIN);
+    let (mut sorted, mut longest, mut run, mut prev) = (true, 0u32, 0u32, None);
+    for key in keys {
+        len += 1;
+        min = min.min(key);
+        max = max.max(key);
+        match prev {
+            Some(p) if p == key => run = run.saturating_add(1),
+            Some(p) => {
+                sorted &= p < key;
+                run = 1;
+            }
+            None => run = 1,
+        }
+        longest = longest.max(run);
+        prev = Some(key);
+    }
+    if sorted {
+        return if longest <= k { IntegerLayout::SortedWithinBound } else { IntegerLayout::Sorted };
+    }
+    let range = (max as i128 - min as i128 + 1) as u128;
+    match usize::try_from(range) {
+        Ok(range) if range <= len.saturating_mul(2) => IntegerLayout::Dense { min, range },
+        _ => IntegerLayout::Other,
+    }
+}
+
+/// Truncation of non-decreasing keys: each run is one whole unit.
+fn mask_first_k_sorted(keys: impl Iterator<Item = i64>, len: usize, k: u32) -> Vec<bool> {
+    let mut keep = Vec::with_capacity(len);
+    let (mut run, mut prev) = (0u32, None);
+    for key in keys {
+        run = if prev == Some(key) { run.saturating_add(1) } else { 1 };
+        prev = Some(key);
+        keep.push(run <= k);
+    }
+    keep
+}
+
+/// Truncation of keys within `[min, min + range)`, counted in an array.
+fn mask_first_k_dense(
+    keys: impl Iterator<Item = i64>,
+    len: usize,
+    k: u32,
+    min: i64,
+    range: usize,
+) -> Vec<bool> {
+    let mut seen = vec![0u32; range];
+    let mut keep = Vec::with_capacity(len);
+    for key in keys {
+        // `min <= key < min + range` by construction of the layout, and `range` fits a usize.
+        let slot = &mut seen[(key as i128 - min as i128) as usize];
+        *slot = slot.saturating_add(1);
+        keep.push(*slot <= k);
+    }
+    keep
 }
 
 /// `keep[i]` is true for the first `k` occurrences of each key. Keys that arrive grouped
@@ -430,7 +517,42 @@ mod tests {
         ));
     }
 
+    fn reference_mask(keys: &[i64], k: u32) -> Vec<bool> {
+        let mut seen = std::collections::HashMap::new();
+        keys.iter()
+            .map(|key| {
+                let n = seen.entry(*key).or_insert(0u32);
+                *n += 1;
+                *n <= k
+            })
+            .collect()
+    }
+
     proptest::proptest! {
+        #[test]
+        fn integer_layouts_agree_with_the_reference(
+            mut keys in proptest::collection::vec(-3i64..40, 0..80),
+            sort in proptest::bool::ANY,
+            spread in proptest::bool::ANY,
+            k in 1u32..4,
+        ) {
+            if spread {
+                keys.iter_mut().for_each(|x| *x *= 1 << 40);
+            }
+            if sort {
+                keys.sort_unstable();
+            }
+            let expected = reference_mask(&keys, k);
+            let it = || keys.iter().copied();
+            let got = match integer_layout(it(), k) {
+                IntegerLayout::SortedWithinBound => vec![true; keys.len()],
+                IntegerLayout::Sorted => mask_first_k_sorted(it(), keys.len(), k),
+                IntegerLayout::Dense { min, range } => mask_first_k_dense(it(), keys.len(), k, min, range),
+                IntegerLayout::Other => mask_first_k(it, keys.len(), k),
+            };
+            proptest::prop_assert_eq!(got, expected);
+        }
+
         #[test]
         fn grouped_fast_path_agrees_with_the_hash_table(keys in proptest::collection::vec(0u8..6, 0..60), k in 1u32..4) {
             let mut seen = std::collections::HashMap::new();
