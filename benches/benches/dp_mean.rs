@@ -28,6 +28,25 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("polars_mean/{layout}"), |b| {
             b.iter(|| black_box(column.mean()))
         });
+        let rows_mean = DpMean::new(
+            "value",
+            bounds,
+            NonFinitePolicy::Refuse,
+            1,
+            NoiseBudget::Pure(epsilon),
+            cost,
+        )
+        .expect("mean");
+        let mut rng = SecureRng::from_os_entropy().expect("entropy");
+        // The private mean without a unit column (one row per patient): clamping, the exact
+        // quantized sum and count, and the noise, but no truncation pass.
+        group.bench_function(format!("dp_mean_one_row_per_unit/{layout}"), |b| {
+            b.iter(|| {
+                let table = BoundedTable::new(frame.clone(), ContributionBound::one_row_per_unit())
+                    .expect("table");
+                black_box(rows_mean.release(&table, &mut rng).expect("release"))
+            })
+        });
         for k in [MAX_ROWS_PER_PATIENT, 2] {
             let mean = DpMean::new(
                 "value",
@@ -49,6 +68,19 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+    // The fixed cost of one release (noise draws, planning), on a tiny table.
+    let small = patient_frame(100, true).expect("frame");
+    let mean =
+        DpMean::new("value", bounds, NonFinitePolicy::Refuse, 1, NoiseBudget::Pure(epsilon), cost)
+            .expect("mean");
+    let mut rng = SecureRng::from_os_entropy().expect("entropy");
+    c.bench_function("mean_100_rows/dp_mean_one_row_per_unit", |b| {
+        b.iter(|| {
+            let table = BoundedTable::new(small.clone(), ContributionBound::one_row_per_unit())
+                .expect("table");
+            black_box(mean.release(&table, &mut rng).expect("release"))
+        })
+    });
 }
 
 criterion_group!(benches, bench);

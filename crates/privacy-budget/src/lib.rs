@@ -5,6 +5,10 @@
 //! under basic composition (ε and δ add up), and the ledger refuses any charge that would take
 //! the sum past the total in either coordinate.
 //!
+//! Tighter composition comes from the accountants in [`accountant`]: [`RdpAccountant`] adds the
+//! Rényi-DP curves of many steps (DP-SGD above all) and converts the sum to one (ε, δ), which is
+//! then charged to the ledger as a single cost.
+//!
 //! # The protocol: reserve before release
 //!
 //! 1. [`SqliteLedger::reserve`] grants the cost (or refuses it, recording the refusal) before
@@ -50,9 +54,11 @@
 //! on different machines need a file system with working locks, which many network file systems
 //! lack, so the ledger file belongs on a local disk.
 
+pub mod accountant;
 mod error;
 mod ledger;
 mod schema;
 
+pub use accountant::rdp::{AccountantError, RdpAccountant, RdpMechanism};
 pub use error::BudgetError;
 pub use ledger::{ChargeRecord, ChargeState, RefusalRecord, SqliteLedger};

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `count()` | kept rows | k |
 //! | `sum(c, L, U)` | Σ q(clamp(x, L, U)) | k · ⌈B/g⌉ grid steps, B = max(\|L\|, \|U\|) |
-//! | `mean(c, L, U)` | the centred sum Σ q(clamp(x − m)) and the count of non-missing values | k · ⌈h/g⌉ and k, m = (L+U)/2, h = (U−L)/2 |
+//! | `mean(c, L, U)` | the centred sum Σ (q(clamp(x, L, U)) − q(m)) and the count of non-missing values | k · max(q(U) − q(m), q(m) − q(L)) and k, m = (L+U)/2 |
 //!
 //! **Why the sum is an integer.** A floating-point sum's rounding depends on the order and the
 //! magnitude of its terms, so the sensitivity of a float sum is not `k·B` (Casacuberta, Shoemate,
@@ -19,7 +19,7 @@
 //! release's metadata; its relative resolution, 2⁻⁴⁰ of the bound, is far below any noise.
 //!
 //! **Mean.** The budget is split evenly between the centred sum and the count (basic or zCDP
-//! composition), and the mean is `m + Ŝ/max(N̂, 1)` clamped to `[L, U]`, which is
+//! composition), and the mean is `q(m)·g + Ŝ·g/max(N̂, 1)` clamped to `[L, U]`, which is
 //! post-processing of the two releases. Its 95% interval is derived from a 97.5% interval for
 //! each part (a union bound), so it covers the true mean of the clamped values with probability
 //! at least 95%.
@@ -141,70 +141,114 @@ fn pow2(e: i32) -> f64 {
     f64::from_bits(((1023 + e.clamp(-1000, 1000)) as u64) << 52)
 }
 
-/// Nearest grid index of a value already clamped to the grid's magnitude: |x·2^k| ≤ 2⁴⁰, so
-/// adding ±0.5 is exact and truncation rounds half away from zero.
+/// Nearest grid index (ties to even) of a value already clamped to the grid's magnitude.
+///
+/// `|x·2^k| ≤ 2⁴⁰ < 2⁵¹`, so adding 1.5·2⁵² lands in `[2⁵², 2⁵³)`, where the spacing of `f64`s
+/// is exactly 1: the addition rounds to the nearest integer and the bit pattern's difference
+/// from that of 1.5·2⁵² is that integer. Unlike a float-to-int cast this vectorizes.
 #[inline(always)]
 fn grid_index(x: f64, inverse_step: f64) -> i64 {
-    let scaled = x * inverse_step;
-    (scaled + 0.5f64.copysign(scaled)) as i64
+    const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    ((x * inverse_step + SHIFTER).to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64)
 }
 
-/// How [`quantized_sum`] maps one value before quantizing it:
-/// `clamp(clamp(x, lower, upper) − shift, −magnitude, magnitude)`.
+/// The clamp [`quantized_sum`] applies to each value before quantizing it.
+///
+/// `max` then `min` send NaN to a bound instead of propagating it; NaN and infinities are
+/// counted separately and excluded (see [`quantized_sum`]). Quantizing is monotone, so a
+/// clamped value's grid index lies between those of the two bounds.
 #[derive(Clone, Copy, Debug)]
 struct RowMap {
     lower: f64,
     upper: f64,
-    shift: f64,
-    /// The outer clamp makes the bound hold even if `clamp(x) − shift` rounds outward.
-    magnitude: f64,
-    /// The column was checked to hold no NaN or infinity, so the fast path may skip that test.
-    known_finite: bool,
 }
 
 impl RowMap {
     #[inline(always)]
     fn apply(self, x: f64) -> f64 {
-        (x.clamp(self.lower, self.upper) - self.shift).clamp(-self.magnitude, self.magnitude)
+        x.max(self.lower).min(self.upper)
     }
 }
 
-/// The exact sum of grid indices of the mapped kept, non-missing, finite values, and how many
-/// values took part.
+/// The exact sum of grid indices over kept, non-missing, finite values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct QuantizedSum {
+    total: i128,
+    /// Values that took part.
+    count: u64,
+    /// Kept, non-missing values that were NaN or infinite (left out of `total` and `count`).
+    non_finite: u64,
+}
+
+/// Sums in one pass, without branches in the inner loops: each value is weighted by
+/// `kept · valid · finite ∈ {0, 1}`. Sums of at most 2²² indices of magnitude ≤ 2⁴⁰ fit in
+/// an i64; they are added to the i128 total per block.
 fn quantized_sum(
     values: &Float64Chunked,
     table: &BoundedTable,
     map: RowMap,
     grid: Grid,
-) -> (i128, u64) {
+) -> QuantizedSum {
+    const BLOCK: usize = 1 << 22;
     let inv = grid.inverse_step;
     let mask = table.mask();
-    let (mut total, mut count, mut offset) = (0i128, 0u64, 0usize);
+    let mut sum = QuantizedSum::default();
+    let mut offset = 0usize;
     for chunk in values.downcast_iter() {
         let xs = chunk.values().as_slice();
         let keep = mask.map(|m| &m[offset..offset + xs.len()]);
         offset += xs.len();
-        let valid = chunk.validity();
-        // Fast path: nothing missing, nothing truncated, nothing non-finite. Sums of at most
-        // 2²² indices of magnitude ≤ 2⁴⁰ fit in i64; they are added to the i128 total per block.
-        let all_finite = map.known_finite || xs.iter().all(|x| x.is_finite());
-        if valid.is_none() && keep.is_none() && all_finite {
-            for block in xs.chunks(1 << 22) {
-                let s: i64 = block.iter().map(|&x| grid_index(map.apply(x), inv)).sum();
-                total += i128::from(s);
+        let valid: Option<Vec<bool>> = chunk.validity().map(|v| v.iter().collect());
+        for start in (0..xs.len()).step_by(BLOCK) {
+            let end = (start + BLOCK).min(xs.len());
+            let (mut total, mut count, mut bad) = (0i64, 0u64, 0u64);
+            let mut add = |x: f64, weight: u64| {
+                let finite = u64::from(x.is_finite());
+                let taken = weight & finite;
+                // An all-ones or all-zeros mask rather than a multiplication: 64-bit
+                // multiplies do not vectorize on baseline x86-64.
+                total += grid_index(map.apply(x), inv) & (taken as i64).wrapping_neg();
+                count += taken;
+                bad += weight & (1 - finite);
+            };
+            match (keep, &valid) {
+                (None, None) => xs[start..end].iter().for_each(|&x| add(x, 1)),
+                (Some(k), None) => xs[start..end]
+                    .iter()
+                    .zip(&k[start..end])
+                    .for_each(|(&x, &k)| add(x, u64::from(k))),
+                (None, Some(v)) => xs[start..end]
+                    .iter()
+                    .zip(&v[start..end])
+                    .for_each(|(&x, &v)| add(x, u64::from(v))),
+                (Some(k), Some(v)) => xs[start..end]
+                    .iter()
+                    .zip(&k[start..end])
+                    .zip(&v[start..end])
+                    .for_each(|((&x, &k), &v)| add(x, u64::from(k & v))),
             }
-            count += xs.len() as u64;
-            continue;
-        }
-        for (i, &x) in xs.iter().enumerate() {
-            let kept = keep.is_none_or(|k| k[i]) && valid.is_none_or(|v| v.get_bit(i));
-            if kept && x.is_finite() {
-                total += i128::from(grid_index(map.apply(x), inv));
-                count += 1;
-            }
+            sum.total += i128::from(total);
+            sum.count += count;
+            sum.non_finite += bad;
         }
     }
-    (total, count)
+    sum
+}
+
+/// Applies the non-finite policy to a finished sum: under [`NonFinitePolicy::Refuse`] any
+/// NaN or infinity among the kept values refuses the release (before any noise is drawn).
+fn check_non_finite(
+    sum: QuantizedSum,
+    column: &str,
+    policy: NonFinitePolicy,
+) -> Result<(), DpError> {
+    if policy == NonFinitePolicy::Refuse && sum.non_finite > 0 {
+        return Err(DpError::NonFiniteValues {
+            column: column.to_owned(),
+            count: sum.non_finite as usize,
+        });
+    }
+    Ok(())
 }
 
 fn big_to_f64(x: &BigInt) -> f64 {
@@ -360,13 +404,11 @@ impl Measurement for DpSum {
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
-        let values = table.numeric_column(&self.column, "sum", self.policy)?;
+        let values = table.float_column(&self.column, "sum")?;
         let (lo, hi) = (self.bounds.lower, self.bounds.upper);
-        let magnitude = lo.abs().max(hi.abs());
-        let known_finite = self.policy == NonFinitePolicy::Refuse;
-        let map = RowMap { lower: lo, upper: hi, shift: 0.0, magnitude, known_finite };
-        let (total, _) = quantized_sum(&values, table, map, self.grid);
-        let noisy = BigInt::from(total) + self.noise.sample(rng)?;
+        let sum = quantized_sum(&values, table, RowMap { lower: lo, upper: hi }, self.grid);
+        check_non_finite(sum, &self.column, self.policy)?;
+        let noisy = BigInt::from(sum.total) + self.noise.sample(rng)?;
         let step = self.grid.step();
         let value = big_to_f64(&noisy) * step;
         let width = self.noise.half_width(0.05) * step;
@@ -388,6 +430,8 @@ pub struct DpMean {
     bounds: Bounds,
     policy: NonFinitePolicy,
     grid: Grid,
+    /// The grid index of the centre `(L + U)/2`; values are summed as offsets from it.
+    centre_index: i64,
     sum_noise: IntegerNoise,
     count: DpCount,
 }
@@ -405,11 +449,17 @@ impl DpMean {
     ) -> Result<Self, DpError> {
         let common = Common::new(k, budget, cost)?;
         let halves = budget.split(2)?;
-        let half_width = bounds.upper / 2.0 - bounds.lower / 2.0;
-        let grid = Grid::for_magnitude(half_width);
-        let sum_noise = IntegerNoise::calibrate(&grid.sensitivity(k), halves[0])?;
+        let (lo, hi) = (bounds.lower, bounds.upper);
+        let grid = Grid::for_magnitude(lo.abs().max(hi.abs()));
+        let index = |x: f64| grid_index(x, grid.inverse_step);
+        let centre_index = index(lo / 2.0 + hi / 2.0);
+        // A clamped value's index lies in [index(L), index(U)], so its offset from the centre's
+        // index is at most this many steps (at least one, should the grid be coarse).
+        let reach = (index(hi) - centre_index).max(centre_index - index(lo)).max(1) as u64;
+        let sum_noise = IntegerNoise::calibrate(&(BigUint::from(reach) * k), halves[0])?;
         let count = DpCount::new(k, halves[1], cost)?;
-        Ok(Self { common, column: column.to_owned(), bounds, policy, grid, sum_noise, count })
+        let column = column.to_owned();
+        Ok(Self { common, column, bounds, policy, grid, centre_index, sum_noise, count })
     }
 }
 
@@ -436,13 +486,14 @@ impl Measurement for DpMean {
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
-        let values = table.numeric_column(&self.column, "mean", self.policy)?;
+        let values = table.float_column(&self.column, "mean")?;
         let (lo, hi) = (self.bounds.lower, self.bounds.upper);
-        let centre = lo / 2.0 + hi / 2.0;
-        let magnitude = hi / 2.0 - lo / 2.0;
-        let known_finite = self.policy == NonFinitePolicy::Refuse;
-        let map = RowMap { lower: lo, upper: hi, shift: centre, magnitude, known_finite };
-        let (total, n) = quantized_sum(&values, table, map, self.grid);
+        let sum = quantized_sum(&values, table, RowMap { lower: lo, upper: hi }, self.grid);
+        check_non_finite(sum, &self.column, self.policy)?;
+        // Σ (index(x) − index(centre)), exactly.
+        let n = sum.count;
+        let total = sum.total - i128::from(n) * i128::from(self.centre_index);
+        let centre = self.centre_index as f64 * self.grid.step();
         let step = self.grid.step();
         let noisy_sum = big_to_f64(&(BigInt::from(total) + self.sum_noise.sample(rng)?)) * step;
         let sum_width = self.sum_noise.half_width(0.025) * step;
@@ -505,9 +556,15 @@ mod tests {
             assert!(g.max_index >= 1 << (GRID_BITS - 1), "{magnitude}: grid too coarse");
             assert!(g.step().recip() == g.inverse_step);
         }
-        assert_eq!(grid_index(2.5, 1.0), 3);
-        assert_eq!(grid_index(-2.5, 1.0), -3);
+        assert_eq!(grid_index(2.5, 1.0), 2, "ties go to even");
+        assert_eq!(grid_index(3.5, 1.0), 4);
+        assert_eq!(grid_index(-2.5, 1.0), -2);
         assert_eq!(grid_index(2.4, 1.0), 2);
+        assert_eq!(grid_index(-0.6, 1.0), -1);
+        assert_eq!(grid_index(0.0, 1.0), 0);
+        assert_eq!(grid_index(-((1u64 << 40) as f64), 1.0), -(1i64 << 40));
+        let g = Grid::for_magnitude(90.0);
+        assert!(grid_index(90.0, g.inverse_step) as u64 <= g.max_index);
     }
 
     #[test]
@@ -527,12 +584,33 @@ mod tests {
         );
         let values = t.numeric_column("v", "q", NonFinitePolicy::Refuse).unwrap();
         let grid = Grid::for_magnitude(10.0);
-        let map =
-            RowMap { lower: -5.0, upper: 10.0, shift: 0.0, magnitude: 10.0, known_finite: true };
-        let (total, n) = quantized_sum(&values, &t, map, grid);
+        let map = RowMap { lower: -5.0, upper: 10.0 };
+        let QuantizedSum { total, count, non_finite } = quantized_sum(&values, &t, map, grid);
         // Kept: 1.5, 2 (the third row of unit 1 is truncated), missing skipped, −7 → −5.
-        assert_eq!(n, 3);
+        assert_eq!((count, non_finite), (3, 0));
         assert_eq!(total as f64 * grid.step(), 1.5 + 2.0 - 5.0);
+    }
+
+    #[test]
+    fn non_finite_values_are_counted_and_left_out() {
+        let t = table(
+            "v
+1
+NaN
+inf
+-inf
+2
+",
+            ContributionBound::one_row_per_unit(),
+        );
+        let values = t.float_column("v", "q").unwrap();
+        let grid = Grid::for_magnitude(10.0);
+        let map = RowMap { lower: 0.0, upper: 10.0 };
+        let sum = quantized_sum(&values, &t, map, grid);
+        assert_eq!((sum.count, sum.non_finite), (2, 3));
+        assert_eq!(sum.total as f64 * grid.step(), 3.0);
+        assert!(check_non_finite(sum, "v", NonFinitePolicy::Refuse).is_err());
+        assert!(check_non_finite(sum, "v", NonFinitePolicy::Drop).is_ok());
     }
 
     #[test]

@@ -1,0 +1,325 @@
+//! Integration tests of the Rényi-DP accountant: the issue-4 reference value, the closed forms
+//! of each curve, composition, the conversions, input validation, calibration, and property
+//! tests of monotonicity in steps, sampling rate, noise and δ.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use privacy_budget::accountant::rdp::{
+    calibrate_sampled_gaussian, compose, Conversion, OrderGrid, RdpAccountant, RdpCurve,
+    RdpMechanism,
+};
+use privacy_budget::accountant::AccountantError;
+use proptest::prelude::*;
+
+/// ε of `steps` runs of the sampled Gaussian at δ, with the default conversion.
+fn sampled_epsilon(grid: &OrderGrid, sigma: f64, rate: f64, steps: u64, delta: f64) -> f64 {
+    let step = RdpMechanism::sampled_gaussian(sigma, rate).unwrap().curve(grid).unwrap();
+    compose(&step, steps).to_epsilon(delta, Conversion::BalleEtAl2020).unwrap().epsilon
+}
+
+fn close(got: f64, expected: f64, relative: f64) -> bool {
+    (got - expected).abs() <= relative * expected.abs().max(1e-300)
+}
+
+#[test]
+fn reference_dp_sgd_run_gives_the_dp_accounting_value() {
+    let mut accountant = RdpAccountant::new();
+    accountant.compose(&RdpMechanism::sampled_gaussian(1.1, 0.01).unwrap(), 10_000).unwrap();
+    let result = accountant.epsilon(1e-5).unwrap();
+    assert!((result.epsilon - 5.632).abs() <= 0.001, "ε = {}", result.epsilon);
+    assert_eq!(result.order, 4.7);
+    // The independent prototype (Python, libm erfc and lgamma) gives 5.631992368569072.
+    assert!((result.epsilon - 5.631_992_368_569_072).abs() < 1e-9, "ε = {}", result.epsilon);
+}
+
+#[test]
+fn coarse_grid_gives_a_slightly_larger_reference_value() {
+    let mut orders = vec![1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5, 4.0, 4.5];
+    orders.extend((5..=64).map(f64::from));
+    orders.extend([80.0, 96.0, 128.0, 160.0, 192.0, 256.0, 512.0, 1024.0]);
+    let grid = OrderGrid::new(orders).unwrap();
+    let epsilon = sampled_epsilon(&grid, 1.1, 0.01, 10_000, 1e-5);
+    assert!((epsilon - 5.638_749_942_591_389).abs() < 1e-9, "ε = {epsilon}");
+}
+
+#[test]
+fn sampled_gaussian_matches_independent_values() {
+    // (q, σ, α, ε(α)) from the independent prototype.
+    let reference = [
+        (0.01, 1.1, 1.5, 9.554_528_556_023_283e-5),
+        (0.01, 1.1, 2.0, 0.000_128_510_081_605_155),
+        (0.01, 1.1, 4.7, 0.000_317_788_071_810_673_94),
+        (0.01, 1.1, 10.9, 0.001_404_899_641_479_456_4),
+        (0.01, 1.1, 32.0, 8.469_416_433_675_926),
+        (0.01, 1.1, 256.0, 101.161_894_290_028_6),
+        (0.2, 0.7, 1.5, 0.127_766_561_974_184_23),
+        (0.2, 0.7, 4.7, 2.754_248_795_929_742_6),
+        (0.2, 0.7, 10.9, 9.350_441_588_454_961),
+        (0.5, 3.0, 1.5, 0.021_413_356_320_820_975),
+        (0.5, 3.0, 4.7, 0.073_666_077_405_702_75),
+        (0.5, 3.0, 256.0, 13.526_356_817_425_285),
+    ];
+    for (rate, sigma, order, expected) in reference {
+        let grid = OrderGrid::new(vec![order]).unwrap();
+        let curve = RdpMechanism::sampled_gaussian(sigma, rate).unwrap().curve(&grid).unwrap();
+        let got = curve.values()[0];
+        // The prototype cuts its series at an absolute e⁻³⁰, hence the absolute term.
+        let tolerance = 1e-10 * expected + 1e-12;
+        let message = format!("q={rate} σ={sigma} α={order}: {got} vs {expected}");
+        assert!((got - expected).abs() <= tolerance, "{message}");
+    }
+}
+
+#[test]
+fn full_sampling_is_the_plain_gaussian_and_no_sampling_is_free() {
+    let grid = OrderGrid::default();
+    for sigma in [0.3, 1.1, 8.0] {
+        let sampled = RdpMechanism::sampled_gaussian(sigma, 1.0).unwrap().curve(&grid).unwrap();
+        let plain = RdpMechanism::gaussian(sigma).unwrap().curve(&grid).unwrap();
+        assert_eq!(sampled, plain);
+        for (&order, &value) in grid.as_slice().iter().zip(plain.values()) {
+            assert_eq!(value, order / (2.0 * sigma * sigma));
+        }
+        let none = RdpMechanism::sampled_gaussian(sigma, 0.0).unwrap().curve(&grid).unwrap();
+        assert_eq!(none, RdpCurve::zero(&grid));
+    }
+}
+
+#[test]
+fn sampled_gaussian_approaches_the_plain_gaussian_as_the_rate_approaches_one() {
+    let grid = OrderGrid::new(vec![1.5, 2.0, 4.7, 16.0]).unwrap();
+    let plain = RdpMechanism::gaussian(2.0).unwrap().curve(&grid).unwrap();
+    let near = RdpMechanism::sampled_gaussian(2.0, 1.0 - 1e-9).unwrap().curve(&grid).unwrap();
+    for (a, b) in near.values().iter().zip(plain.values()) {
+        assert!(close(*a, *b, 1e-6), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn laplace_curve_matches_its_closed_form() {
+    let orders = vec![1.5, 2.0, 3.0, 10.0, 64.0];
+    let grid = OrderGrid::new(orders.clone()).unwrap();
+    for scale in [0.5, 1.0, 4.0] {
+        let curve = RdpMechanism::laplace(scale).unwrap().curve(&grid).unwrap();
+        for (&a, &got) in orders.iter().zip(curve.values()) {
+            // Mironov 2017, Proposition 6, evaluated directly.
+            let inner = a / (2.0 * a - 1.0) * ((a - 1.0) / scale).exp()
+                + (a - 1.0) / (2.0 * a - 1.0) * (-a / scale).exp();
+            let expected = inner.ln() / (a - 1.0);
+            assert!(close(got, expected, 1e-12), "λ={scale} α={a}: {got} vs {expected}");
+            // Pure (1/λ)-DP bounds every order.
+            assert!(got <= 1.0 / scale * (1.0 + 1e-15));
+        }
+    }
+    // Far out the curve approaches 1/λ without overflowing.
+    let far = OrderGrid::new(vec![65_536.0]).unwrap();
+    let value = RdpMechanism::laplace(0.01).unwrap().curve(&far).unwrap().values()[0];
+    assert!(value.is_finite() && close(value, 100.0, 1e-3), "{value}");
+}
+
+#[test]
+fn randomized_response_curve_matches_its_closed_form() {
+    let orders = vec![1.5, 2.0, 3.0, 10.0];
+    let grid = OrderGrid::new(orders.clone()).unwrap();
+    for p in [0.6, 0.75, 0.9] {
+        let curve = RdpMechanism::randomized_response(p).unwrap().curve(&grid).unwrap();
+        let mirrored = RdpMechanism::randomized_response(1.0 - p).unwrap().curve(&grid).unwrap();
+        for ((&a, &got), &mirror) in orders.iter().zip(curve.values()).zip(mirrored.values()) {
+            // Mironov 2017, Table II, evaluated directly.
+            let q: f64 = 1.0 - p;
+            let expected =
+                (p.powf(a) * q.powf(1.0 - a) + q.powf(a) * p.powf(1.0 - a)).ln() / (a - 1.0);
+            assert!(close(got, expected, 1e-12), "p={p} α={a}: {got} vs {expected}");
+            assert!(close(mirror, got, 1e-12));
+            assert!(got <= (p / q).ln());
+        }
+    }
+    let fair = RdpMechanism::randomized_response(0.5).unwrap().curve(&grid).unwrap();
+    assert!(fair.values().iter().all(|&v| v.abs() < 1e-15));
+}
+
+#[test]
+fn compositions_add_order_by_order() {
+    let grid = OrderGrid::default();
+    let gaussian = RdpMechanism::gaussian(3.0).unwrap();
+    let laplace = RdpMechanism::laplace(2.0).unwrap();
+    let mut accountant = RdpAccountant::new();
+    accountant.compose(&gaussian, 3).unwrap();
+    accountant.compose(&laplace, 2).unwrap();
+    accountant.compose(&laplace, 0).unwrap();
+    let g = gaussian.curve(&grid).unwrap();
+    let l = laplace.curve(&grid).unwrap();
+    let expected = g.add(&g).unwrap().add(&g).unwrap().add(&l.add(&l).unwrap()).unwrap();
+    for (a, b) in accountant.curve().values().iter().zip(expected.values()) {
+        assert!(close(*a, *b, 1e-15));
+    }
+    let other = OrderGrid::new(vec![2.0, 3.0]).unwrap();
+    assert_eq!(g.add(&RdpCurve::zero(&other)), Err(AccountantError::OrderMismatch));
+}
+
+#[test]
+fn zero_steps_cost_nothing() {
+    let mut accountant = RdpAccountant::new();
+    accountant.compose(&RdpMechanism::sampled_gaussian(1.1, 0.01).unwrap(), 0).unwrap();
+    for conversion in [Conversion::BalleEtAl2020, Conversion::Mironov2017] {
+        assert_eq!(accountant.epsilon_with(1e-5, conversion).unwrap().epsilon, 0.0);
+    }
+}
+
+#[test]
+fn mironov_conversion_is_looser_than_balle_et_al() {
+    let mut accountant = RdpAccountant::new();
+    accountant.compose(&RdpMechanism::sampled_gaussian(1.1, 0.01).unwrap(), 10_000).unwrap();
+    let balle = accountant.epsilon(1e-5).unwrap().epsilon;
+    let mironov = accountant.epsilon_with(1e-5, Conversion::Mironov2017).unwrap().epsilon;
+    // The independent prototype gives 6.278710279146146 at α = 4.9 on dp-accounting's grid.
+    assert!((mironov - 6.278_710_279_146_146).abs() < 1e-9, "{mironov}");
+    assert!(balle < mironov);
+}
+
+#[test]
+fn epsilon_amount_rounds_up() {
+    let mut accountant = RdpAccountant::new();
+    accountant.compose(&RdpMechanism::gaussian(5.0).unwrap(), 10).unwrap();
+    let result = accountant.epsilon(1e-6).unwrap();
+    assert!(result.to_amount().unwrap().to_f64() >= result.epsilon);
+}
+
+#[test]
+fn invalid_inputs_give_typed_errors() {
+    use AccountantError as E;
+    let nm = "noise_multiplier";
+    assert_eq!(RdpMechanism::gaussian(0.0), Err(E::NonPositiveNoise { name: nm }));
+    assert_eq!(RdpMechanism::gaussian(-1.0), Err(E::NonPositiveNoise { name: nm }));
+    assert_eq!(RdpMechanism::gaussian(f64::NAN), Err(E::NonFinite { name: nm }));
+    assert_eq!(RdpMechanism::laplace(f64::INFINITY), Err(E::NonFinite { name: nm }));
+    assert_eq!(RdpMechanism::sampled_gaussian(1.0, 1.5), Err(E::SamplingRateOutOfRange));
+    assert_eq!(RdpMechanism::sampled_gaussian(1.0, -0.1), Err(E::SamplingRateOutOfRange));
+    assert_eq!(
+        RdpMechanism::sampled_gaussian(1.0, f64::NAN),
+        Err(E::NonFinite { name: "sampling_rate" })
+    );
+    assert_eq!(RdpMechanism::randomized_response(1.0), Err(E::ProbabilityOutOfRange));
+    assert_eq!(RdpMechanism::randomized_response(0.0), Err(E::ProbabilityOutOfRange));
+    for bad in [vec![], vec![1.0], vec![2.0, 0.5], vec![f64::NAN], vec![1e9]] {
+        assert_eq!(RdpAccountant::with_orders(bad), Err(E::InvalidOrders));
+    }
+    let accountant = RdpAccountant::new();
+    for delta in [0.0, 1.0, -1e-5, 2.0] {
+        assert_eq!(accountant.epsilon(delta), Err(E::DeltaOutOfRange));
+    }
+    assert_eq!(accountant.epsilon(f64::NAN), Err(E::NonFinite { name: "delta" }));
+    let grid = OrderGrid::default();
+    assert_eq!(calibrate_sampled_gaussian(&grid, 0.01, 100, 0.0, 1e-5), Err(E::NonPositiveEpsilon));
+    assert_eq!(
+        calibrate_sampled_gaussian(&grid, 0.01, 100, f64::INFINITY, 1e-5),
+        Err(E::NonFinite { name: "target_epsilon" })
+    );
+    assert_eq!(calibrate_sampled_gaussian(&grid, 0.01, 100, 1.0, 0.0), Err(E::DeltaOutOfRange));
+    assert_eq!(
+        calibrate_sampled_gaussian(&grid, 2.0, 100, 1.0, 1e-5),
+        Err(E::SamplingRateOutOfRange)
+    );
+    assert_eq!(
+        calibrate_sampled_gaussian(&grid, 0.0, 100, 1.0, 1e-5),
+        Err(E::CalibrationOutOfRange)
+    );
+    assert_eq!(
+        calibrate_sampled_gaussian(&grid, 0.01, 0, 1.0, 1e-5),
+        Err(E::CalibrationOutOfRange)
+    );
+}
+
+#[test]
+fn calibration_returns_the_smallest_noise_that_meets_the_target() {
+    let grid = OrderGrid::default();
+    for (rate, steps, target, delta) in [(0.01, 1_000, 2.0, 1e-5), (0.1, 50, 0.5, 1e-6)] {
+        let sigma = calibrate_sampled_gaussian(&grid, rate, steps, target, delta).unwrap();
+        assert!(sampled_epsilon(&grid, sigma, rate, steps, delta) <= target, "σ* = {sigma}");
+        let less = sigma * (1.0 - 1e-4);
+        assert!(sampled_epsilon(&grid, less, rate, steps, delta) > target, "σ* = {sigma}");
+    }
+    // The reference run: asking for its own ε back gives its own noise multiplier.
+    let sigma = calibrate_sampled_gaussian(&grid, 0.01, 10_000, 5.631_992_4, 1e-5).unwrap();
+    assert!((sigma - 1.1).abs() < 1e-5, "σ* = {sigma}");
+}
+
+#[test]
+fn calibration_reports_unreachable_targets() {
+    let grid = OrderGrid::default();
+    // With q = 1 and one step, ε ≥ 1/(2σ²)-ish: a target of 1e-9 needs σ far above 10⁶.
+    let result = calibrate_sampled_gaussian(&grid, 1.0, 1, 1e-9, 1e-12);
+    assert_eq!(result, Err(AccountantError::CalibrationOutOfRange));
+}
+
+/// A small grid keeps the property tests fast; monotonicity holds order by order.
+fn property_grid() -> OrderGrid {
+    OrderGrid::new(vec![1.5, 2.0, 3.5, 4.7, 8.0, 10.9, 16.0, 32.0, 64.0, 256.0]).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn epsilon_grows_with_steps(
+        sigma in 0.5f64..5.0, rate in 1e-4f64..0.5, steps in 1u64..5_000, extra in 1u64..5_000,
+        delta in 1e-10f64..1e-2,
+    ) {
+        let grid = property_grid();
+        let fewer = sampled_epsilon(&grid, sigma, rate, steps, delta);
+        let more = sampled_epsilon(&grid, sigma, rate, steps + extra, delta);
+        prop_assert!(more >= fewer * (1.0 - 1e-12), "{fewer} > {more}");
+    }
+
+    #[test]
+    fn epsilon_grows_with_the_sampling_rate(
+        sigma in 0.5f64..5.0, rate in 1e-4f64..0.9, factor in 1.0f64..2.0, steps in 1u64..5_000,
+        delta in 1e-10f64..1e-2,
+    ) {
+        let grid = property_grid();
+        let lower = sampled_epsilon(&grid, sigma, rate, steps, delta);
+        let higher = sampled_epsilon(&grid, sigma, (rate * factor).min(1.0), steps, delta);
+        prop_assert!(higher >= lower * (1.0 - 1e-9), "{lower} > {higher}");
+    }
+
+    #[test]
+    fn epsilon_shrinks_with_noise(
+        sigma in 0.5f64..5.0, factor in 1.0f64..2.0, rate in 1e-4f64..1.0, steps in 1u64..5_000,
+        delta in 1e-10f64..1e-2,
+    ) {
+        let grid = property_grid();
+        let noisy = sampled_epsilon(&grid, sigma * factor, rate, steps, delta);
+        let plain = sampled_epsilon(&grid, sigma, rate, steps, delta);
+        prop_assert!(noisy <= plain * (1.0 + 1e-9), "{noisy} > {plain}");
+    }
+
+    #[test]
+    fn epsilon_shrinks_with_delta(
+        sigma in 0.5f64..5.0, rate in 1e-4f64..1.0, steps in 1u64..5_000,
+        delta in 1e-10f64..1e-2, factor in 1.0f64..50.0,
+    ) {
+        let grid = property_grid();
+        let curve = compose(&RdpMechanism::sampled_gaussian(sigma, rate).unwrap()
+            .curve(&grid).unwrap(), steps);
+        for conversion in [Conversion::BalleEtAl2020, Conversion::Mironov2017] {
+            let strict = curve.to_epsilon(delta, conversion).unwrap().epsilon;
+            let loose = curve.to_epsilon(delta * factor, conversion).unwrap().epsilon;
+            prop_assert!(loose <= strict, "{loose} > {strict}");
+        }
+    }
+
+    #[test]
+    fn conversion_is_never_negative_or_nan(
+        sigma in 1e-2f64..1e3, rate in 0.0f64..1.0, steps in 0u64..1_000_000,
+        ln_delta in -690.0f64..-1e-9, order_shift in 0.0f64..0.5,
+    ) {
+        let orders = property_grid().as_slice().iter().map(|a| a + order_shift).collect();
+        let grid = OrderGrid::new(orders).unwrap();
+        let step = RdpMechanism::sampled_gaussian(sigma, rate).unwrap().curve(&grid).unwrap();
+        let curve = compose(&step, steps);
+        for conversion in [Conversion::BalleEtAl2020, Conversion::Mironov2017] {
+            let result = curve.to_epsilon(ln_delta.exp(), conversion).unwrap();
+            prop_assert!(result.epsilon >= 0.0, "{}", result.epsilon);
+        }
+    }
+}
