@@ -173,10 +173,39 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message before
+/// it already contains (many library errors repeat their source in their own message).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// Opens an existing ledger; only `budget init` creates one, so a mistyped path is an error
+/// rather than a new, empty ledger.
+fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
+    if !path.is_file() {
+        return Err(anyhow!(
+            "no ledger at {}; create one with `medi-privacy budget init --ledger {} ...`",
+            path.display(),
+            path.display()
+        ));
+    }
+    SqliteLedger::open(path).with_context(|| format!("cannot open the ledger {}", path.display()))
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
@@ -186,7 +215,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Budget(BudgetCommand::Show { ledger, dataset, json }) => {
-            output::budget_show(&SqliteLedger::open(&ledger)?, &dataset, json)?;
+            output::budget_show(&open_existing_ledger(&ledger)?, &dataset, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => {
@@ -225,14 +254,16 @@ pub(crate) fn budget_init(
     audit_log: Option<&Path>,
 ) -> Result<()> {
     let total = parse_cost(epsilon, delta)?;
+    // The log is opened (and verified) first, so a damaged log stops the creation.
+    let audit = audit_log.map(AuditLog::open).transpose()?;
     let ledger = SqliteLedger::open(ledger)?;
     ledger.create_budget(dataset, total)?;
-    if let Some(path) = audit_log {
+    if let Some(audit) = audit {
         let event = AuditEvent::new(AuditEventKind::BudgetCreated, principal())
             .with_dataset(dataset)
             .with_detail("epsilon", total.epsilon.to_string())
             .with_detail("delta", total.delta.to_string());
-        AuditLog::open(path)?.record(&event)?;
+        audit.record(&event)?;
     }
     println!("dataset {dataset:?}: budget ε={} δ={} created", total.epsilon, total.delta);
     Ok(())
@@ -249,10 +280,14 @@ pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome>
         None => Box::new(NullAuditSink),
     };
     let refuse = |code: &str, error: anyhow::Error| -> anyhow::Error {
+        // What the analyst typed, cut short: it names columns and parameters, not data.
+        let cut = |text: &str| text.chars().take(200).collect::<String>();
         let event = AuditEvent::new(AuditEventKind::Refusal, &args.principal)
-            .with_dataset(&args.dataset)
+            .with_dataset(cut(&args.dataset))
             .with_detail("reason_code", code)
-            .with_detail("queries", args.queries.clone());
+            .with_detail("queries", args.queries.iter().map(|q| cut(q)).collect::<Vec<_>>())
+            .with_detail("requested_epsilon", cut(&args.epsilon))
+            .with_detail("requested_delta", cut(&args.delta));
         match audit.record(&event) {
             Ok(()) => error,
             Err(audit_error) => {
@@ -261,8 +296,7 @@ pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome>
         }
     };
     let request = build_request(args).map_err(|(code, e)| refuse(code, e))?;
-    let ledger =
-        SqliteLedger::open(&args.ledger).map_err(|e| refuse("ledger_failure", e.into()))?;
+    let ledger = open_existing_ledger(&args.ledger).map_err(|e| refuse("ledger_failure", e))?;
     if let Err(e) = ledger.status(&args.dataset) {
         return Err(refuse("unknown_dataset", e.into()));
     }

@@ -164,8 +164,9 @@ fn adult_count_mean_and_sum_are_close_to_the_truth_and_charged() {
     assert_eq!(budget["spent"]["epsilon"].as_f64().unwrap(), 3.0);
     assert_eq!(budget["charges"].as_array().unwrap().len(), 1);
     let log = fx.audit_lines();
-    assert_eq!(log.len(), 3, "one release entry per query");
-    assert!(log.iter().all(|e| e["event"]["kind"] == "release"));
+    assert_eq!(log.len(), 4, "a request entry, then one release entry per query");
+    assert_eq!(log[0]["event"]["kind"], "request");
+    assert!(log[1..].iter().all(|e| e["event"]["kind"] == "release"));
 }
 
 #[test]
@@ -347,8 +348,13 @@ fn bad_input_is_refused_charges_nothing_and_is_recorded() {
         assert!(stderr.contains(expected), "case {i}: expected {expected:?} in {stderr}");
         assert!(!stderr.contains("panicked"), "case {i}: {stderr}");
         let log = fx.audit_lines();
-        assert_eq!(log.len(), before + 1, "case {i}: one refusal entry");
-        assert_eq!(log[before]["event"]["kind"], "refusal", "case {i}");
+        let new = &log[before..];
+        assert!(!new.is_empty(), "case {i}: a refusal entry");
+        assert_eq!(new[new.len() - 1]["event"]["kind"], "refusal", "case {i}");
+        assert_eq!(new.iter().filter(|e| e["event"]["kind"] == "refusal").count(), 1, "case {i}");
+        assert!(new.iter().all(|e| e["event"]["kind"] != "release"), "case {i}");
+        let reason = new[new.len() - 1]["event"]["details"].to_string();
+        assert!(!reason.contains("Male") && !reason.contains("Female"), "case {i}: {reason}");
     }
     let unknown = fx.run(&[
         "analyze",
@@ -424,7 +430,7 @@ fn audit_verify_finds_an_edited_entry() {
     let audit = fx.audit();
     let ok = fx.run(&["audit", "verify", "--audit-log", &audit]);
     assert!(ok.status.success());
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("3 entries"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("5 entries"));
     let text = std::fs::read_to_string(&audit).unwrap();
     let edited = text.replacen("\"mean(age, 17, 90)\"", "\"mean(age, 18, 90)\"", 1);
     assert_ne!(edited, text);
@@ -432,7 +438,7 @@ fn audit_verify_finds_an_edited_entry() {
     let bad = fx.run(&["audit", "verify", "--audit-log", &audit]);
     assert_eq!(bad.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&bad.stdout);
-    assert!(stdout.contains("line 2") && stdout.contains("edited"), "{stdout}");
+    assert!(stdout.contains("line 1") && stdout.contains("edited"), "{stdout}");
 }
 
 #[test]
@@ -446,7 +452,7 @@ fn demo_runs_the_whole_path() {
         "mean(age, 17, 90)",
         "refused, nothing released",
         "budget exceeded",
-        "ok: 5 entries",
+        "ok: 7 entries",
     ] {
         assert!(stdout.contains(expected), "{expected:?} missing from:\n{stdout}");
     }
@@ -466,4 +472,79 @@ fn help_lists_the_queries() {
     ] {
         assert!(stdout.contains(q), "{q} missing from --help");
     }
+}
+
+#[test]
+fn a_mistyped_ledger_path_is_refused_not_created() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv").display().to_string();
+    let missing = fx.path("typo.sqlite").display().to_string();
+    for args in [
+        vec!["budget", "show", "--ledger", &missing, "--dataset", "adult"],
+        vec![
+            "analyze",
+            "--ledger",
+            &missing,
+            "--dataset",
+            "adult",
+            "--data",
+            &adult,
+            "--epsilon",
+            "1",
+            "--query",
+            "count()",
+        ],
+    ] {
+        let out = fx.run(&args);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no ledger at"));
+        assert!(!fx.path("typo.sqlite").exists(), "a ledger was created by {args:?}");
+    }
+}
+
+#[test]
+fn an_unwritable_audit_log_stops_the_call_before_any_charge() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv").display().to_string();
+    fx.init("adult", "1", "0");
+    // A directory where the log should be, and a log whose chain is broken.
+    std::fs::create_dir(fx.path("dir.jsonl")).unwrap();
+    let broken = fx.path("broken.jsonl");
+    std::fs::write(&broken, "{\"not\": \"an entry\"}\n").unwrap();
+    for log in [fx.path("dir.jsonl"), broken, PathBuf::from("/dev/null")] {
+        let log = log.display().to_string();
+        let out = fx.run(&[
+            "analyze",
+            "--ledger",
+            &fx.ledger(),
+            "--dataset",
+            "adult",
+            "--data",
+            &adult,
+            "--epsilon",
+            "0.5",
+            "--query",
+            "count()",
+            "--audit-log",
+            &log,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{log}");
+    }
+    let budget = fx.budget("adult");
+    assert_eq!(budget["spent"]["epsilon"].as_f64().unwrap(), 0.0, "{budget}");
+    let out = fx.run(&[
+        "budget",
+        "init",
+        "--ledger",
+        &fx.ledger(),
+        "--dataset",
+        "other",
+        "--epsilon",
+        "1",
+        "--audit-log",
+        &fx.path("broken.jsonl").display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = fx.run(&["budget", "show", "--ledger", &fx.ledger(), "--dataset", "other"]);
+    assert_eq!(out.status.code(), Some(1), "the budget was created despite the broken log");
 }

@@ -20,7 +20,7 @@ pub enum AuditError {
     #[error("audit log i/o error: {0}")]
     Io(#[from] io::Error),
     /// The log is not an intact chain; nothing was appended to it.
-    #[error("audit log failed verification: {0}")]
+    #[error("audit log failed verification")]
     Chain(#[from] ChainProblem),
     /// The event could not be turned into JSON.
     #[error("could not serialize the audit event: {0}")]
@@ -37,6 +37,12 @@ pub enum AuditError {
         /// The length found.
         found: u64,
     },
+    /// The path is not a regular file (a device, a pipe or a directory).
+    #[error("the audit log must be a regular file")]
+    NotARegularFile,
+    /// The entry would be longer than [`crate::MAX_LINE_BYTES`]; nothing was written.
+    #[error("audit entry of {0} bytes exceeds the line limit")]
+    EntryTooLarge(usize),
     /// The sequence number reached `u64::MAX`.
     #[error("audit log sequence numbers are exhausted")]
     SequenceExhausted,
@@ -44,6 +50,10 @@ pub enum AuditError {
 
 impl From<AuditError> for CoreError {
     fn from(err: AuditError) -> Self {
-        CoreError::Audit(err.to_string())
+        // The chain problem is the error's source, not part of its message: keep it.
+        match &err {
+            AuditError::Chain(problem) => CoreError::Audit(format!("{err}: {problem}")),
+            _ => CoreError::Audit(err.to_string()),
+        }
     }
 }

@@ -62,4 +62,4 @@ mod verify;
 pub use entry::GENESIS_PREV;
 pub use error::AuditError;
 pub use log::{AppendReceipt, AuditLog};
-pub use verify::{verify, ChainProblem, VerifyReport};
+pub use verify::{verify, ChainProblem, VerifyReport, MAX_LINE_BYTES};

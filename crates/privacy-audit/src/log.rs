@@ -60,6 +60,7 @@ impl AuditLog {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
         let path = path.as_ref();
         let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        require_regular_file(&file)?;
         let walked = {
             let _lock = FileLock::shared(&file)?;
             walk(BufReader::new(&file), Head::genesis())?
@@ -92,6 +93,9 @@ impl AuditLog {
         let body = Body::new(seq, time, head.hash.clone(), &event_json);
         let hash = body.hash();
         let line = body.line(&hash);
+        if line.len() > crate::verify::MAX_LINE_BYTES {
+            return Err(AuditError::EntryTooLarge(line.len()));
+        }
         write_durably(file, line.as_bytes(), *len)?;
         *head = Head { seq, hash: hash.clone() };
         *len += line.len() as u64;
@@ -111,6 +115,16 @@ impl AuditLog {
 impl AuditSink for AuditLog {
     fn record(&self, event: &AuditEvent) -> Result<(), CoreError> {
         self.append(event).map(|_receipt| ()).map_err(CoreError::from)
+    }
+}
+
+/// Refuses devices, pipes and directories: a log is a regular file, and reading `/dev/zero` as
+/// one would never end.
+pub(crate) fn require_regular_file(file: &File) -> Result<(), AuditError> {
+    if file.metadata()?.is_file() {
+        Ok(())
+    } else {
+        Err(AuditError::NotARegularFile)
     }
 }
 

@@ -8,7 +8,7 @@
 //! the file, holding one line at a time.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Serialize;
@@ -93,12 +93,17 @@ pub struct VerifyReport {
     pub last_hash: String,
 }
 
+/// The longest line (entry) a log may hold, newline included: far above any real entry, and
+/// a bound on the memory that reading a hostile file can take.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Verifies the whole log at `path`.
 ///
 /// Returns the report of an intact log, or [`AuditError::Chain`] with the first
 /// [`ChainProblem`]. Takes a shared lock on the file, so it never sees an append half-written.
 pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let file = File::open(path.as_ref())?;
+    crate::log::require_regular_file(&file)?;
     let _lock = FileLock::shared(&file)?;
     let walked = walk(BufReader::new(&file), Head::genesis())?;
     Ok(VerifyReport { entries: walked.head.seq, last_hash: walked.head.hash })
@@ -133,12 +138,18 @@ pub(crate) fn walk(mut reader: impl BufRead, mut head: Head) -> Result<Walked, A
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let read = reader.read_until(b'\n', &mut buf)?;
+        // Bounded, so that a huge or endless file without newlines cannot exhaust memory.
+        let read =
+            Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
         if read == 0 {
             return Ok(Walked { head, bytes });
         }
         // In an intact prefix line numbers and sequence numbers coincide.
         let line = head.seq.checked_add(1).ok_or(AuditError::SequenceExhausted)?;
+        if read > MAX_LINE_BYTES {
+            let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
+            return Err(ChainProblem::Malformed { line, reason }.into());
+        }
         let Some(content) = buf.strip_suffix(b"\n") else {
             return Err(ChainProblem::TornTail { line }.into());
         };

@@ -307,3 +307,18 @@ proptest! {
         prop_assert!(matches!(result, Err(AuditError::Chain(_))), "undetected: {:?}", result);
     }
 }
+
+#[test]
+fn devices_and_endless_lines_are_refused_without_reading_them_whole() {
+    assert!(matches!(verify("/dev/zero"), Err(AuditError::NotARegularFile)));
+    assert!(matches!(AuditLog::open("/dev/null"), Err(AuditError::NotARegularFile)));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    fs::write(&path, vec![b'x'; privacy_audit::MAX_LINE_BYTES + 10]).unwrap();
+    assert!(matches!(problem(&path), ChainProblem::Malformed { line: 1, .. }));
+    let huge = event(1).with_detail("query", "q".repeat(privacy_audit::MAX_LINE_BYTES));
+    let (_dir, path) = log_with(1);
+    let log = AuditLog::open(&path).unwrap();
+    assert!(matches!(log.append(&huge), Err(AuditError::EntryTooLarge(_))));
+    assert_eq!(verify(&path).unwrap().entries, 1, "nothing was written");
+}

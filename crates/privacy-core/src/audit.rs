@@ -16,6 +16,9 @@ use crate::guarantee::GuaranteeRecord;
 pub enum AuditEventKind {
     /// A dataset's budget was created.
     BudgetCreated,
+    /// A costed request is about to be charged. Recorded before the ledger reservation, so a
+    /// log that cannot be written stops the request before it costs anything.
+    Request,
     /// A differentially private result left the system.
     Release,
     /// A request was refused; nothing was released.

@@ -1,13 +1,15 @@
 //! The main job: plan a call's queries, reserve their cost, release, commit, and record.
 //!
-//! [`run`] follows the protocol of `privacy_core::ledger` — **plan → reserve → release →
-//! commit → record** — so that:
+//! [`run`] follows the protocol of `privacy_core::ledger` — **plan → record the request →
+//! reserve → release → commit → record the releases** — so that:
 //! - the whole cost of a call is known and reserved in one ledger transaction before any noise
 //!   is drawn; a call that would overspend is refused and releases nothing;
 //! - every failure before the reservation (an unknown column, a NaN under the refuse policy, a
 //!   bad split) charges nothing;
 //! - once noise has been drawn the charge stays, even if a later step fails (an answer may be
 //!   lost; a budget is never under-charged);
+//! - a request entry is appended to the audit log before the reservation, so a log that cannot
+//!   be written stops the call before it costs anything;
 //! - releases are returned only after their audit entries are durable, and every refusal is
 //!   recorded too. Audit entries carry parameters and released (noisy) values, never a data
 //!   value or a true statistic.
@@ -343,6 +345,8 @@ fn run_inner(
 ) -> Result<AnalysisOutcome, DpError> {
     let plan = plan(request, table)?;
     let description = request.queries.iter().map(Query::to_string).collect::<Vec<_>>().join("; ");
+    // Written before the reservation: if the log cannot take an entry, nothing is charged.
+    audit.record(&request_event(request, &plan))?;
     let reservation = ledger.reserve(&ChargeRequest {
         dataset: request.dataset.clone(),
         principal: request.principal.clone(),
@@ -359,6 +363,20 @@ fn run_inner(
     }
     let status = ledger.status(&request.dataset)?;
     Ok(AnalysisOutcome { releases, charged: plan.total, status })
+}
+
+fn request_event(request: &AnalysisRequest, plan: &AnalysisPlan) -> AuditEvent {
+    let queries: Vec<String> = request.queries.iter().map(Query::to_string).collect();
+    AuditEvent::new(AuditEventKind::Request, &request.principal)
+        .with_dataset(&request.dataset)
+        .with_detail("queries", queries)
+        .with_detail("epsilon", plan.total.epsilon.to_string())
+        .with_detail("delta", plan.total.delta.to_string())
+        .with_detail(
+            "privacy_unit",
+            request.contribution.unit_column.clone().unwrap_or_else(|| "row".into()),
+        )
+        .with_detail("max_rows_per_unit", request.contribution.max_rows_per_unit)
 }
 
 fn release_event(request: &AnalysisRequest, release: &Release) -> AuditEvent {

@@ -53,6 +53,9 @@ pub enum DpError {
         /// The columns that exist, comma-separated.
         available: String,
     },
+    /// The data has two columns of the same name.
+    #[error("the data has more than one column named {0:?}")]
+    DuplicateColumn(String),
     /// A numeric query names a column that is not numeric.
     #[error("column {column:?} has type {dtype}, but {query} needs a numeric column")]
     NonNumericColumn {
@@ -110,6 +113,7 @@ impl DpError {
             Self::EmptyData(_) => "empty_data",
             Self::MalformedData { .. } => "malformed_data",
             Self::UnknownColumn { .. } => "unknown_column",
+            Self::DuplicateColumn(_) => "duplicate_column",
             Self::NonNumericColumn { .. } => "non_numeric_column",
             Self::NonFiniteValues { .. } => "non_finite_values",
             Self::InvalidBounds { .. } => "invalid_bounds",
@@ -124,7 +128,9 @@ impl DpError {
     pub fn audit_reason(&self) -> String {
         match self {
             // A parser message may quote a cell; a count of NaNs is a fact about the data.
-            Self::MalformedData { .. } => self.code().to_owned(),
+            Self::MalformedData { .. } | Self::DuplicateColumn(_) => self.code().to_owned(),
+            // The header row could be a data row of a file without one.
+            Self::UnknownColumn { column, .. } => format!("{}: {column:?}", self.code()),
             Self::NonFiniteValues { column, .. } => format!("{}: column {column:?}", self.code()),
             other => other.to_string(),
         }
@@ -145,5 +151,8 @@ mod tests {
         let nan = DpError::NonFiniteValues { column: "age".into(), count: 1234 };
         assert!(!nan.audit_reason().contains("1234"), "{}", nan.audit_reason());
         assert!(nan.to_string().contains("1234"), "the analyst still sees the count");
+        let unknown =
+            DpError::UnknownColumn { column: "age".into(), available: "John Smith, 45".into() };
+        assert!(!unknown.audit_reason().contains("John"), "{}", unknown.audit_reason());
     }
 }

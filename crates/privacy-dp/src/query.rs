@@ -90,23 +90,43 @@ pub struct Query {
     pub delta: Option<DeltaAmount>,
 }
 
+/// A column name as the parser reads it back: bare when it is a word, else quoted with a mark
+/// it does not contain (a name with both `"` and a backtick cannot be written).
+fn format_column(c: &str) -> String {
+    if !c.is_empty() && c.chars().all(is_word_char) {
+        c.to_owned()
+    } else if c.contains('"') {
+        format!("`{c}`")
+    } else {
+        format!("\"{c}\"")
+    }
+}
+
+/// A bound in the shortest form that parses back to the same `f64`, without a trailing `.0`
+/// (so `17`, `0.5`, `1e-300`).
+fn format_bound(x: f64) -> String {
+    let text = format!("{x:?}");
+    text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
+}
+
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let column = |c: &str| {
-            if c.chars().all(is_word_char) && !c.is_empty() {
-                c.to_owned()
-            } else {
-                format!("\"{c}\"")
-            }
-        };
         match &self.statistic {
             Statistic::Count => write!(f, "count(")?,
-            Statistic::Sum { column: c, lower, upper } => {
-                write!(f, "sum({}, {lower}, {upper}", column(c))?
-            }
-            Statistic::Mean { column: c, lower, upper } => {
-                write!(f, "mean({}, {lower}, {upper}", column(c))?
-            }
+            Statistic::Sum { column: c, lower, upper } => write!(
+                f,
+                "sum({}, {}, {}",
+                format_column(c),
+                format_bound(*lower),
+                format_bound(*upper)
+            )?,
+            Statistic::Mean { column: c, lower, upper } => write!(
+                f,
+                "mean({}, {}, {}",
+                format_column(c),
+                format_bound(*lower),
+                format_bound(*upper)
+            )?,
         }
         let mut first = matches!(self.statistic, Statistic::Count);
         for (key, value) in [
@@ -348,8 +368,15 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
+        assert_eq!(parse_query("mean(a, 0, 1e-300)").unwrap().to_string(), "mean(a, 0, 1e-300)");
+        assert_eq!(
+            parse_query("sum(`a\"b`, -1.5, 17)").unwrap().to_string(),
+            "sum(`a\"b`, -1.5, 17)"
+        );
         for text in [
             "count()",
+            "sum(`a\"b`, 0, 1)",
+            "mean(x, 1e-300, 1e300)",
             "sum(age, 0, 100)",
             "mean(\"a b\", -1, 1, epsilon=0.5, delta=0.001)",
             "count(epsilon=2)",

@@ -124,7 +124,22 @@ pub fn read_table_bytes(
     if frame.width() == 0 {
         return Err(DpError::EmptyData(name.to_owned()));
     }
+    refuse_duplicate_columns(&frame)?;
     Ok(frame)
+}
+
+/// polars renames a repeated CSV header to `name_duplicated_N`; a query for `name` would then
+/// silently read only the first of them, so such a file is refused.
+fn refuse_duplicate_columns(frame: &DataFrame) -> Result<(), DpError> {
+    let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
+    for name in &names {
+        if let Some((original, n)) = name.rsplit_once("_duplicated_") {
+            if n.chars().all(|c| c.is_ascii_digit()) && names.contains(&original) {
+                return Err(DpError::DuplicateColumn(original.to_owned()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_frame(bytes: Vec<u8>, options: ReadOptions) -> PolarsResult<DataFrame> {
@@ -482,6 +497,9 @@ mod tests {
         assert!(matches!(read(b"a,b\n1,2,3,4\n"), Err(DpError::MalformedData { .. })));
         assert!(matches!(read(&[0xff, 0xfe, b'\n']), Err(DpError::MalformedData { .. })));
         assert!(matches!(read(b"PAR1garbage"), Err(DpError::MalformedData { .. })));
+        assert!(
+            matches!(read(b"age,age\n30,20\n"), Err(DpError::DuplicateColumn(c)) if c == "age")
+        );
     }
 
     #[test]
