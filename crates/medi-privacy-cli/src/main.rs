@@ -165,6 +165,7 @@ pub(crate) struct AnalyzeArgs {
 }
 
 fn main() -> ExitCode {
+    quiet_contained_parser_panics();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("MEDI_PRIVACY_LOG"))
         .with_writer(std::io::stderr)
@@ -177,6 +178,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// polars' CSV reader panics on some malformed inputs (e.g. a lone `"` in a numeric field);
+/// `privacy_dp::read_table` contains those panics and returns a typed error, so their default
+/// report ("thread panicked at …") would only confuse. Every other panic is reported as usual.
+fn quiet_contained_parser_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_polars = info.location().is_some_and(|l| l.file().contains("/polars-"));
+        if in_polars {
+            tracing::debug!(location = ?info.location(), "contained a panic inside the data parser");
+        } else {
+            default(info);
+        }
+    }));
 }
 
 /// The error and its causes, `: `-separated, leaving out a cause whose text the message before

@@ -303,6 +303,9 @@ fn bad_input_is_refused_charges_nothing_and_is_recorded() {
     let nan = write("nan.csv", "age\n30\nNaN\n40\n");
     let inf = write("inf.csv", "age\n30\ninf\n40\n");
     let empty = write("empty.csv", "");
+    // polars panics inside its CSV reader on this one (found by fuzzing); it must still end as
+    // a clean refusal, without a panic report.
+    let lone_quote = write("lone_quote.csv", ",\n4,e\"\n\"");
     let adult = adult.display().to_string();
     let q = "mean(age, 17, 90)";
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -319,6 +322,7 @@ fn bad_input_is_refused_charges_nothing_and_is_recorded() {
         (vec!["--data", &nan, "--epsilon", "0.1", "--query", q], "NaN or infinite"),
         (vec!["--data", &inf, "--epsilon", "0.1", "--query", q], "NaN or infinite"),
         (vec!["--data", &empty, "--epsilon", "0.1", "--query", q], "is empty"),
+        (vec!["--data", &lone_quote, "--epsilon", "0.1", "--query", "count()"], "malformed data"),
         (vec!["--data", &adult, "--epsilon", "0", "--query", q], "epsilon"),
         (vec!["--data", &adult, "--epsilon=-1", "--query", q], "epsilon"),
         (vec!["--data", &adult, "--epsilon", "NaN", "--query", q], "epsilon"),

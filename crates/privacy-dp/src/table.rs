@@ -500,6 +500,9 @@ mod tests {
         assert!(
             matches!(read(b"age,age\n30,20\n"), Err(DpError::DuplicateColumn(c)) if c == "age")
         );
+        // Found by the read_table fuzz target: polars 0.55 panics on this input (a lone quote in
+        // a numeric field); the panic is contained and reported as malformed data.
+        assert!(matches!(read(b",\n4,e\"\n\""), Err(DpError::MalformedData { .. })));
     }
 
     #[test]
