@@ -270,19 +270,16 @@ pub fn plan(request: &AnalysisRequest, table: &BoundedTable) -> Result<AnalysisP
         let policy = request.non_finite;
         let measurement = match &query.statistic {
             Statistic::Count => PlannedMeasurement::Count(Box::new(DpCount::new(k, budget, cost)?)),
-            Statistic::Sum { column, lower, upper } => {
+            Statistic::Sum { column, lower, upper } | Statistic::Mean { column, lower, upper } => {
                 table.numeric_column(column, &query.to_string(), policy)?;
                 let bounds = Bounds::new(column, *lower, *upper)?;
-                PlannedMeasurement::Sum(Box::new(DpSum::new(
-                    column, bounds, policy, k, budget, cost,
-                )?))
-            }
-            Statistic::Mean { column, lower, upper } => {
-                table.numeric_column(column, &query.to_string(), policy)?;
-                let bounds = Bounds::new(column, *lower, *upper)?;
-                PlannedMeasurement::Mean(Box::new(DpMean::new(
-                    column, bounds, policy, k, budget, cost,
-                )?))
+                if matches!(query.statistic, Statistic::Sum { .. }) {
+                    let sum = DpSum::new(column, bounds, policy, k, budget, cost)?;
+                    PlannedMeasurement::Sum(Box::new(sum))
+                } else {
+                    let mean = DpMean::new(column, bounds, policy, k, budget, cost)?;
+                    PlannedMeasurement::Mean(Box::new(mean))
+                }
             }
         };
         queries.push(PlannedQuery { query: query.clone(), cost, measurement });

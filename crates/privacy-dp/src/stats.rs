@@ -287,6 +287,23 @@ impl Common {
     }
 }
 
+/// The [`Measurement`] methods every statistic here answers from its [`Common`] parameters.
+macro_rules! delegate_to_common {
+    () => {
+        fn relation(&self) -> NeighbouringRelation {
+            self.common.relation
+        }
+
+        fn guarantee(&self) -> PrivacyGuarantee {
+            self.common.guarantee()
+        }
+
+        fn cost(&self) -> Result<PrivacyCost, CoreError> {
+            Ok(self.common.cost)
+        }
+    };
+}
+
 /// The number of rows after per-unit truncation, plus exact integer noise.
 #[derive(Clone, Debug)]
 pub struct DpCount {
@@ -319,21 +336,11 @@ impl Measurement for DpCount {
     type Output = Estimate;
     type Error = DpError;
 
-    fn relation(&self) -> NeighbouringRelation {
-        self.common.relation
-    }
+    delegate_to_common!();
 
     fn sensitivity(&self) -> Sensitivity {
         let k = self.common.k as f64;
         Sensitivity::new(k, k).unwrap_or_else(|_| unreachable_sensitivity())
-    }
-
-    fn guarantee(&self) -> PrivacyGuarantee {
-        self.common.guarantee()
-    }
-
-    fn cost(&self) -> Result<PrivacyCost, CoreError> {
-        Ok(self.common.cost)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
@@ -386,21 +393,11 @@ impl Measurement for DpSum {
     type Output = Estimate;
     type Error = DpError;
 
-    fn relation(&self) -> NeighbouringRelation {
-        self.common.relation
-    }
+    delegate_to_common!();
 
     fn sensitivity(&self) -> Sensitivity {
         let d = self.common.k as f64 * self.bounds.lower.abs().max(self.bounds.upper.abs());
         Sensitivity::new(d, d).unwrap_or_else(|_| unreachable_sensitivity())
-    }
-
-    fn guarantee(&self) -> PrivacyGuarantee {
-        self.common.guarantee()
-    }
-
-    fn cost(&self) -> Result<PrivacyCost, CoreError> {
-        Ok(self.common.cost)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
@@ -468,21 +465,11 @@ impl Measurement for DpMean {
     type Output = Estimate;
     type Error = DpError;
 
-    fn relation(&self) -> NeighbouringRelation {
-        self.common.relation
-    }
+    delegate_to_common!();
 
     fn sensitivity(&self) -> Sensitivity {
         let d = self.common.k as f64 * (self.bounds.upper / 2.0 - self.bounds.lower / 2.0);
         Sensitivity::new(d, d).unwrap_or_else(|_| unreachable_sensitivity())
-    }
-
-    fn guarantee(&self) -> PrivacyGuarantee {
-        self.common.guarantee()
-    }
-
-    fn cost(&self) -> Result<PrivacyCost, CoreError> {
-        Ok(self.common.cost)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
