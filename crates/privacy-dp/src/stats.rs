@@ -180,6 +180,12 @@ struct QuantizedSum {
     non_finite: u64,
 }
 
+/// FIXME: on 10 M rows this pass takes about 3× the plain polars mean, and with a per-unit
+/// bound the whole release about 7× (sorted ids) to 15× (shuffled), against the 1.5× target of
+/// issue 2: it runs on two SIMD lanes on baseline x86-64, and truncation reads the unit column
+/// separately. Fusing the truncation into this pass and dispatching to AVX2 would close part of
+/// the gap; `benches/benches/dp_mean.rs` measures it.
+///
 /// Sums in one pass, without branches in the inner loops: each value is weighted by
 /// `kept · valid · finite ∈ {0, 1}`. Sums of at most 2²² indices of magnitude ≤ 2⁴⁰ fit in
 /// an i64; they are added to the i128 total per block.
