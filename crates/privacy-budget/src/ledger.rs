@@ -233,51 +233,61 @@ impl SqliteLedger {
 
     /// Every charge against `dataset`, oldest first, in every state.
     pub fn charges(&self, dataset: &str) -> Result<Vec<ChargeRecord>, BudgetError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        require_total(&tx, dataset)?;
-        let mut stmt = tx.prepare(
+        self.rows_of(
+            dataset,
             "SELECT id, principal, description, epsilon_units, delta_units, state, created_at \
              FROM charges WHERE dataset = ?1 ORDER BY id",
-        )?;
-        let mut rows = stmt.query([dataset])?;
-        let mut charges = Vec::new();
-        while let Some(row) = rows.next()? {
-            charges.push(ChargeRecord {
-                id: row.get(0)?,
-                principal: row.get(1)?,
-                description: row.get(2)?,
-                cost: cost_from_db(row.get(3)?, row.get(4)?)?,
-                state: ChargeState::from_db(&row.get::<_, String>(5)?)?,
-                created_at: row.get(6)?,
-            });
-        }
-        Ok(charges)
+            |row| {
+                Ok(ChargeRecord {
+                    id: row.get(0)?,
+                    principal: row.get(1)?,
+                    description: row.get(2)?,
+                    cost: cost_from_db(row.get(3)?, row.get(4)?)?,
+                    state: ChargeState::from_db(&row.get::<_, String>(5)?)?,
+                    created_at: row.get(6)?,
+                })
+            },
+        )
     }
 
     /// Every refused charge against `dataset`, oldest first.
     pub fn refusals(&self, dataset: &str) -> Result<Vec<RefusalRecord>, BudgetError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        require_total(&tx, dataset)?;
-        let mut stmt = tx.prepare(
+        self.rows_of(
+            dataset,
             "SELECT id, principal, description, epsilon_units, delta_units, \
              remaining_epsilon_units, remaining_delta_units, created_at \
              FROM refusals WHERE dataset = ?1 ORDER BY id",
-        )?;
+            |row| {
+                Ok(RefusalRecord {
+                    id: row.get(0)?,
+                    principal: row.get(1)?,
+                    description: row.get(2)?,
+                    requested: cost_from_db(row.get(3)?, row.get(4)?)?,
+                    remaining: cost_from_db(row.get(5)?, row.get(6)?)?,
+                    created_at: row.get(7)?,
+                })
+            },
+        )
+    }
+
+    /// The rows `sql` selects for `dataset` (bound as `?1`), each read by `read`, in one
+    /// snapshot; an unknown dataset is an error rather than an empty list.
+    fn rows_of<T>(
+        &self,
+        dataset: &str,
+        sql: &str,
+        read: impl Fn(&rusqlite::Row<'_>) -> Result<T, BudgetError>,
+    ) -> Result<Vec<T>, BudgetError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        require_total(&tx, dataset)?;
+        let mut stmt = tx.prepare(sql)?;
         let mut rows = stmt.query([dataset])?;
-        let mut refusals = Vec::new();
+        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            refusals.push(RefusalRecord {
-                id: row.get(0)?,
-                principal: row.get(1)?,
-                description: row.get(2)?,
-                requested: cost_from_db(row.get(3)?, row.get(4)?)?,
-                remaining: cost_from_db(row.get(5)?, row.get(6)?)?,
-                created_at: row.get(7)?,
-            });
+            out.push(read(row)?);
         }
-        Ok(refusals)
+        Ok(out)
     }
 
     /// The names of every dataset with a budget, sorted.

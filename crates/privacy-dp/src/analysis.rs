@@ -341,14 +341,13 @@ fn run_inner(
     rng: &mut SecureRng,
 ) -> Result<AnalysisOutcome, DpError> {
     let plan = plan(request, table)?;
-    let description = request.queries.iter().map(Query::to_string).collect::<Vec<_>>().join("; ");
     // Written before the reservation: if the log cannot take an entry, nothing is charged.
-    audit.record(&request_event(request, &plan))?;
+    audit.record(&request_event(request))?;
     let reservation = ledger.reserve(&ChargeRequest {
         dataset: request.dataset.clone(),
         principal: request.principal.clone(),
         cost: plan.total_cost(),
-        description,
+        description: query_texts(request).join("; "),
     })?;
     tracing::info!(dataset = %request.dataset, epsilon = %plan.total.epsilon, delta = %plan.total.delta, queries = plan.queries.len(), "budget reserved");
     // From here on noise is drawn: the charge is committed whatever happens next.
@@ -362,23 +361,29 @@ fn run_inner(
     Ok(AnalysisOutcome { releases, charged: plan.total, status })
 }
 
-fn request_event(request: &AnalysisRequest, plan: &AnalysisPlan) -> AuditEvent {
-    let queries: Vec<String> = request.queries.iter().map(Query::to_string).collect();
-    AuditEvent::new(AuditEventKind::Request, &request.principal)
+/// The queries of a request as normalised text.
+fn query_texts(request: &AnalysisRequest) -> Vec<String> {
+    request.queries.iter().map(Query::to_string).collect()
+}
+
+/// An event about `request`: who, which dataset, and the contribution bound it runs under.
+fn event(kind: AuditEventKind, request: &AnalysisRequest) -> AuditEvent {
+    let unit = request.contribution.unit_column.clone().unwrap_or_else(|| "row".into());
+    AuditEvent::new(kind, &request.principal)
         .with_dataset(&request.dataset)
-        .with_detail("queries", queries)
-        .with_detail("epsilon", plan.total.epsilon.to_string())
-        .with_detail("delta", plan.total.delta.to_string())
-        .with_detail(
-            "privacy_unit",
-            request.contribution.unit_column.clone().unwrap_or_else(|| "row".into()),
-        )
+        .with_detail("privacy_unit", unit)
         .with_detail("max_rows_per_unit", request.contribution.max_rows_per_unit)
 }
 
+fn request_event(request: &AnalysisRequest) -> AuditEvent {
+    event(AuditEventKind::Request, request)
+        .with_detail("queries", query_texts(request))
+        .with_detail("epsilon", request.budget.epsilon.to_string())
+        .with_detail("delta", request.budget.delta.to_string())
+}
+
 fn release_event(request: &AnalysisRequest, release: &Release) -> AuditEvent {
-    AuditEvent::new(AuditEventKind::Release, &request.principal)
-        .with_dataset(&request.dataset)
+    event(AuditEventKind::Release, request)
         .with_guarantee(release.guarantee.clone())
         .with_detail("query", release.query.as_str())
         .with_detail("mechanism", release.mechanism)
@@ -387,11 +392,6 @@ fn release_event(request: &AnalysisRequest, release: &Release) -> AuditEvent {
         .with_detail("noise_scale", release.noise_scale)
         .with_detail("released_value", release.value)
         .with_detail("ci95", vec![release.ci95.lower, release.ci95.upper])
-        .with_detail(
-            "privacy_unit",
-            request.contribution.unit_column.clone().unwrap_or_else(|| "row".into()),
-        )
-        .with_detail("max_rows_per_unit", request.contribution.max_rows_per_unit)
 }
 
 /// Records that a call was refused, with a reason that holds no data value.
@@ -400,15 +400,13 @@ pub fn record_refusal(
     request: &AnalysisRequest,
     error: &DpError,
 ) -> Result<(), DpError> {
-    let queries: Vec<String> = request.queries.iter().map(Query::to_string).collect();
-    let event = AuditEvent::new(AuditEventKind::Refusal, &request.principal)
-        .with_dataset(&request.dataset)
+    let refusal = event(AuditEventKind::Refusal, request)
         .with_detail("reason_code", error.code())
         .with_detail("reason", error.audit_reason())
-        .with_detail("queries", queries)
+        .with_detail("queries", query_texts(request))
         .with_detail("requested_epsilon", request.budget.epsilon.to_string())
         .with_detail("requested_delta", request.budget.delta.to_string());
-    audit.record(&event)?;
+    audit.record(&refusal)?;
     Ok(())
 }
 

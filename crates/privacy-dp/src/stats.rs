@@ -346,7 +346,7 @@ impl Measurement for DpCount {
 
     fn sensitivity(&self) -> Sensitivity {
         let k = self.common.k as f64;
-        Sensitivity::new(k, k).unwrap_or_else(|_| unreachable_sensitivity())
+        scalar_sensitivity(k)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
@@ -361,19 +361,51 @@ impl Measurement for DpCount {
     }
 }
 
-/// `k` is a `u64` converted to `f64`: finite and ≥ 0, so `Sensitivity::new` cannot fail.
-fn unreachable_sensitivity() -> Sensitivity {
-    Sensitivity::scalar(0.0).unwrap_or_else(|_| unreachable!("zero is a valid sensitivity"))
+/// The scalar sensitivity `d = k · (a bound magnitude)`.
+///
+/// `k` is a `u64` (at most 1.9·10¹⁹) and a bound magnitude at most 2⁶⁰ (checked by
+/// [`Bounds::new`]), so `d` is finite and ≥ 0, which is all `Sensitivity::scalar` asks.
+fn scalar_sensitivity(d: f64) -> Sensitivity {
+    Sensitivity::scalar(d).unwrap_or_else(|_| unreachable!("k · bound is finite and >= 0"))
+}
+
+/// A column read with declared bounds and summed exactly on a grid fine for those bounds: the
+/// part shared by [`DpSum`] and [`DpMean`].
+#[derive(Clone, Debug)]
+struct ClampedColumn {
+    column: String,
+    bounds: Bounds,
+    policy: NonFinitePolicy,
+    grid: Grid,
+}
+
+impl ClampedColumn {
+    fn new(column: &str, bounds: Bounds, policy: NonFinitePolicy) -> Self {
+        let grid = Grid::for_magnitude(bounds.lower.abs().max(bounds.upper.abs()));
+        Self { column: column.to_owned(), bounds, policy, grid }
+    }
+
+    /// The grid index of `x`.
+    fn index(&self, x: f64) -> i64 {
+        grid_index(x, self.grid.inverse_step)
+    }
+
+    /// The exact quantized sum of the kept values, refusing non-finite ones under
+    /// [`NonFinitePolicy::Refuse`].
+    fn sum(&self, table: &BoundedTable, query: &str) -> Result<QuantizedSum, DpError> {
+        let values = table.float_column(&self.column, query)?;
+        let map = RowMap { lower: self.bounds.lower, upper: self.bounds.upper };
+        let sum = quantized_sum(&values, table, map, self.grid);
+        check_non_finite(sum, &self.column, self.policy)?;
+        Ok(sum)
+    }
 }
 
 /// The sum of a column's values clamped to declared bounds, plus exact integer noise.
 #[derive(Clone, Debug)]
 pub struct DpSum {
     common: Common,
-    column: String,
-    bounds: Bounds,
-    policy: NonFinitePolicy,
-    grid: Grid,
+    values: ClampedColumn,
     noise: IntegerNoise,
 }
 
@@ -388,9 +420,9 @@ impl DpSum {
         cost: PrivacyCost,
     ) -> Result<Self, DpError> {
         let common = Common::new(k, budget, cost)?;
-        let grid = Grid::for_magnitude(bounds.lower.abs().max(bounds.upper.abs()));
-        let noise = IntegerNoise::calibrate(&grid.sensitivity(k), budget)?;
-        Ok(Self { common, column: column.to_owned(), bounds, policy, grid, noise })
+        let values = ClampedColumn::new(column, bounds, policy);
+        let noise = IntegerNoise::calibrate(&values.grid.sensitivity(k), budget)?;
+        Ok(Self { common, values, noise })
     }
 }
 
@@ -402,17 +434,15 @@ impl Measurement for DpSum {
     delegate_to_common!();
 
     fn sensitivity(&self) -> Sensitivity {
-        let d = self.common.k as f64 * self.bounds.lower.abs().max(self.bounds.upper.abs());
-        Sensitivity::new(d, d).unwrap_or_else(|_| unreachable_sensitivity())
+        let bounds = self.values.bounds;
+        let d = self.common.k as f64 * bounds.lower.abs().max(bounds.upper.abs());
+        scalar_sensitivity(d)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
-        let values = table.float_column(&self.column, "sum")?;
-        let (lo, hi) = (self.bounds.lower, self.bounds.upper);
-        let sum = quantized_sum(&values, table, RowMap { lower: lo, upper: hi }, self.grid);
-        check_non_finite(sum, &self.column, self.policy)?;
+        let sum = self.values.sum(table, "sum")?;
         let noisy = BigInt::from(sum.total) + self.noise.sample(rng)?;
-        let step = self.grid.step();
+        let step = self.values.grid.step();
         let value = big_to_f64(&noisy) * step;
         let width = self.noise.half_width(0.05) * step;
         Ok(Estimate {
@@ -429,10 +459,7 @@ impl Measurement for DpSum {
 #[derive(Clone, Debug)]
 pub struct DpMean {
     common: Common,
-    column: String,
-    bounds: Bounds,
-    policy: NonFinitePolicy,
-    grid: Grid,
+    values: ClampedColumn,
     /// The grid index of the centre `(L + U)/2`; values are summed as offsets from it.
     centre_index: i64,
     sum_noise: IntegerNoise,
@@ -453,16 +480,15 @@ impl DpMean {
         let common = Common::new(k, budget, cost)?;
         let halves = budget.split(2)?;
         let (lo, hi) = (bounds.lower, bounds.upper);
-        let grid = Grid::for_magnitude(lo.abs().max(hi.abs()));
-        let index = |x: f64| grid_index(x, grid.inverse_step);
-        let centre_index = index(lo / 2.0 + hi / 2.0);
+        let values = ClampedColumn::new(column, bounds, policy);
+        let centre_index = values.index(lo / 2.0 + hi / 2.0);
         // A clamped value's index lies in [index(L), index(U)], so its offset from the centre's
         // index is at most this many steps (at least one, should the grid be coarse).
-        let reach = (index(hi) - centre_index).max(centre_index - index(lo)).max(1) as u64;
+        let reach =
+            (values.index(hi) - centre_index).max(centre_index - values.index(lo)).max(1) as u64;
         let sum_noise = IntegerNoise::calibrate(&(BigUint::from(reach) * k), halves[0])?;
         let count = DpCount::new(k, halves[1], cost)?;
-        let column = column.to_owned();
-        Ok(Self { common, column, bounds, policy, grid, centre_index, sum_noise, count })
+        Ok(Self { common, values, centre_index, sum_noise, count })
     }
 }
 
@@ -474,20 +500,19 @@ impl Measurement for DpMean {
     delegate_to_common!();
 
     fn sensitivity(&self) -> Sensitivity {
-        let d = self.common.k as f64 * (self.bounds.upper / 2.0 - self.bounds.lower / 2.0);
-        Sensitivity::new(d, d).unwrap_or_else(|_| unreachable_sensitivity())
+        let bounds = self.values.bounds;
+        let d = self.common.k as f64 * (bounds.upper / 2.0 - bounds.lower / 2.0);
+        scalar_sensitivity(d)
     }
 
     fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
-        let values = table.float_column(&self.column, "mean")?;
-        let (lo, hi) = (self.bounds.lower, self.bounds.upper);
-        let sum = quantized_sum(&values, table, RowMap { lower: lo, upper: hi }, self.grid);
-        check_non_finite(sum, &self.column, self.policy)?;
+        let (lo, hi) = (self.values.bounds.lower, self.values.bounds.upper);
+        let sum = self.values.sum(table, "mean")?;
         // Σ (index(x) − index(centre)), exactly.
         let n = sum.count;
         let total = sum.total - i128::from(n) * i128::from(self.centre_index);
-        let centre = self.centre_index as f64 * self.grid.step();
-        let step = self.grid.step();
+        let step = self.values.grid.step();
+        let centre = self.centre_index as f64 * step;
         let noisy_sum = big_to_f64(&(BigInt::from(total) + self.sum_noise.sample(rng)?)) * step;
         let sum_width = self.sum_noise.half_width(0.025) * step;
         let (noisy_count, count_width) = self.count.release_count(n, 0.025, rng)?;

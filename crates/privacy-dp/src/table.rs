@@ -223,12 +223,6 @@ impl BoundedTable {
         }
     }
 
-    /// Whether row `i` survives truncation.
-    #[inline]
-    pub fn keeps(&self, row: usize) -> bool {
-        self.keep.as_ref().is_none_or(|k| k[row])
-    }
-
     /// The truncation mask, when there is one.
     pub fn mask(&self) -> Option<&[bool]> {
         self.keep.as_deref()
@@ -326,14 +320,14 @@ fn truncation_mask(unit: &Column, k: u64) -> Result<Option<Vec<bool>>, DpError> 
             IntegerLayout::SortedWithinBound => return Ok(None),
             IntegerLayout::Sorted => mask_first_k_sorted(keys.iter().copied(), keys.len(), k),
             IntegerLayout::Dense { min, range } => mask_first_k_dense(keys, k, min, range),
-            IntegerLayout::Other => mask_first_k(|| keys.iter().copied(), keys.len(), k),
+            IntegerLayout::Other => mask_first_k(keys.iter(), keys.len(), k),
         }
     } else {
         let text = unit
             .cast(&DataType::String)
             .map_err(|e| DpError::InvalidContribution(e.to_string()))?;
         let text = text.str().map_err(|e| DpError::InvalidContribution(e.to_string()))?;
-        mask_first_k(|| text.iter().map(Option::unwrap_or_default), unit.len(), k)
+        mask_first_k(text.iter().map(Option::unwrap_or_default), unit.len(), k)
     };
     Ok(keep.contains(&false).then_some(keep))
 }
@@ -372,8 +366,8 @@ fn integer_layout(keys: &[i64], k: u32) -> IntegerLayout {
             k < keys.len() && keys[..keys.len() - k].iter().zip(&keys[k..]).any(|(a, b)| a == b);
         return if long_run { IntegerLayout::Sorted } else { IntegerLayout::SortedWithinBound };
     }
-    let min = keys.iter().copied().fold(i64::MAX, i64::min);
-    let max = keys.iter().copied().fold(i64::MIN, i64::max);
+    let (min, max) =
+        keys.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &key| (lo.min(key), hi.max(key)));
     let range = (i128::from(max) - i128::from(min) + 1) as u128;
     match usize::try_from(range) {
         Ok(range) if range <= keys.len().saturating_mul(2) => IntegerLayout::Dense { min, range },
@@ -419,54 +413,19 @@ fn mask_first_k_dense(keys: &[i64], k: u32, min: i64, range: usize) -> Vec<bool>
     }
 }
 
-/// `keep[i]` is true for the first `k` occurrences of each key. Keys that arrive grouped
-/// (each unit's rows contiguous, as in a file sorted by patient) need no hash table.
-fn mask_first_k<K, I>(keys: impl Fn() -> I, len: usize, k: u32) -> Vec<bool>
+/// `keep[i]` is true for the first `k` occurrences of each key, counted in a hash table.
+fn mask_first_k<K>(keys: impl Iterator<Item = K>, len: usize, k: u32) -> Vec<bool>
 where
-    K: std::hash::Hash + Eq + Copy,
-    I: Iterator<Item = K>,
+    K: std::hash::Hash + Eq,
 {
-    if let Some(keep) = mask_first_k_grouped(keys(), len, k) {
-        return keep;
-    }
-    let mut seen: PlHashMap<K, u32> = PlHashMap::default();
-    keys()
-        .map(|key| {
-            let n = seen.entry(key).or_insert(0);
-            *n = n.saturating_add(1);
-            *n <= k
-        })
-        .collect()
-}
-
-/// The grouped fast path: gives up (returns `None`) as soon as a key reappears after another
-/// key, which a small set of recently closed runs cannot rule out; a full check would need the
-/// hash table anyway. It is exact because it only succeeds when every run is a whole unit:
-/// that is verified by keeping every closed key in a set.
-fn mask_first_k_grouped<K, I>(keys: I, len: usize, k: u32) -> Option<Vec<bool>>
-where
-    K: std::hash::Hash + Eq + Copy,
-    I: Iterator<Item = K>,
-{
-    let mut keep = Vec::with_capacity(len);
-    let mut closed: PlHashSet<K> = PlHashSet::default();
-    let mut current: Option<(K, u32)> = None;
-    for key in keys {
-        let run = match current {
-            Some((c, n)) if c == key => n.saturating_add(1),
-            Some((c, _)) => {
-                closed.insert(c);
-                if closed.contains(&key) {
-                    return None;
-                }
-                1
-            }
-            None => 1,
-        };
-        current = Some((key, run));
-        keep.push(run <= k);
-    }
-    Some(keep)
+    let mut seen: PlHashMap<K, u32> =
+        PlHashMap::with_capacity_and_hasher(len / 4, Default::default());
+    keys.map(|key| {
+        let n = seen.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        *n <= k
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -578,20 +537,20 @@ mod tests {
                 IntegerLayout::SortedWithinBound => vec![true; keys.len()],
                 IntegerLayout::Sorted => mask_first_k_sorted(it(), keys.len(), k),
                 IntegerLayout::Dense { min, range } => mask_first_k_dense(&keys, k, min, range),
-                IntegerLayout::Other => mask_first_k(it, keys.len(), k),
+                IntegerLayout::Other => mask_first_k(it(), keys.len(), k),
             };
             proptest::prop_assert_eq!(got, expected);
         }
 
         #[test]
-        fn grouped_fast_path_agrees_with_the_hash_table(keys in proptest::collection::vec(0u8..6, 0..60), k in 1u32..4) {
+        fn hash_table_mask_agrees_with_the_reference(keys in proptest::collection::vec(0u8..6, 0..60), k in 1u32..4) {
             let mut seen = std::collections::HashMap::new();
             let expected: Vec<bool> = keys.iter().map(|key| {
                 let n = seen.entry(*key).or_insert(0u32);
                 *n += 1;
                 *n <= k
             }).collect();
-            proptest::prop_assert_eq!(mask_first_k(|| keys.iter().copied(), keys.len(), k), expected);
+            proptest::prop_assert_eq!(mask_first_k(keys.iter(), keys.len(), k), expected);
         }
     }
 }
