@@ -44,7 +44,7 @@ pub(crate) fn run() -> Result<()> {
     );
     match analyze(&args) {
         Ok(_) => anyhow::bail!("the ledger released past its budget; this is a bug"),
-        Err(error) => println!("refused, nothing released: {error:#}"),
+        Err(error) => println!("refused: {error:#}"),
     }
 
     println!("\n4. the ledger:");

@@ -211,6 +211,15 @@ fn error_chain(error: &anyhow::Error) -> String {
     out
 }
 
+/// Refuses an empty name or one with control characters (a newline in a principal could forge
+/// lines in `budget show`).
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(anyhow!("the {what} name must be non-empty and free of control characters"));
+    }
+    Ok(())
+}
+
 /// Opens an existing ledger; only `budget init` creates one, so a mistyped path is an error
 /// rather than a new, empty ledger.
 fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
@@ -269,11 +278,26 @@ pub(crate) fn budget_init(
     delta: &str,
     audit_log: Option<&Path>,
 ) -> Result<()> {
-    let total = parse_cost(epsilon, delta)?;
     // The log is opened (and verified) first, so a damaged log stops the creation.
     let audit = audit_log.map(AuditLog::open).transpose()?;
-    let ledger = SqliteLedger::open(ledger)?;
-    ledger.create_budget(dataset, total)?;
+    let created = check_name("dataset", dataset)
+        .and_then(|()| parse_cost(epsilon, delta))
+        .and_then(|total| {
+            SqliteLedger::open(ledger)?.create_budget(dataset, total)?;
+            Ok(total)
+        });
+    let total = match (created, &audit) {
+        (Ok(total), _) => total,
+        (Err(error), Some(audit)) => {
+            let event = AuditEvent::new(AuditEventKind::Refusal, principal())
+                .with_dataset(dataset.chars().take(200).collect::<String>())
+                .with_detail("reason_code", "budget_not_created")
+                .with_detail("reason", error_chain(&error));
+            audit.record(&event)?;
+            return Err(error);
+        }
+        (Err(error), None) => return Err(error),
+    };
     if let Some(audit) = audit {
         let event = AuditEvent::new(AuditEventKind::BudgetCreated, principal())
             .with_dataset(dataset)
@@ -341,6 +365,8 @@ fn delimiter_byte(c: char) -> Result<u8> {
 }
 
 fn build_request(args: &AnalyzeArgs) -> Result<AnalysisRequest, (&'static str, anyhow::Error)> {
+    check_name("dataset", &args.dataset).map_err(|e| ("invalid_name", e))?;
+    check_name("principal", &args.principal).map_err(|e| ("invalid_name", e))?;
     let budget = parse_cost(&args.epsilon, &args.delta).map_err(|e| ("invalid_parameter", e))?;
     let queries = args
         .queries

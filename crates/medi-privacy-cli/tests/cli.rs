@@ -454,7 +454,7 @@ fn demo_runs_the_whole_path() {
     for expected in [
         "budget ε=1 δ=0 created",
         "mean(age, 17, 90)",
-        "refused, nothing released",
+        "refused: nothing was released",
         "budget exceeded",
         "ok: 7 entries",
     ] {
@@ -551,4 +551,47 @@ fn an_unwritable_audit_log_stops_the_call_before_any_charge() {
     assert_eq!(out.status.code(), Some(1));
     let out = fx.run(&["budget", "show", "--ledger", &fx.ledger(), "--dataset", "other"]);
     assert_eq!(out.status.code(), Some(1), "the budget was created despite the broken log");
+}
+
+#[test]
+fn blank_lines_are_not_patients_and_names_are_checked() {
+    let fx = Fixture::new();
+    let data = fx.path("blank.csv");
+    std::fs::write(&data, "x,y\n1,2\n\n3,4\n\n\n\n").unwrap();
+    fx.init("q", "2000", "0");
+    let out = fx.analyze_json("q", &data, &["--epsilon", "1000", "--query", "count()"]);
+    assert_close(&out["releases"][0], 2.0);
+    let out = fx.analyze(
+        "q",
+        &data,
+        &["--epsilon", "1", "--query", "count()", "--principal", "evil\n#99 forged"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control characters"));
+    assert_eq!(fx.budget("q")["spent"]["epsilon"].as_f64().unwrap(), 1000.0);
+}
+
+#[test]
+fn a_refused_budget_init_is_recorded() {
+    let fx = Fixture::new();
+    let audit = fx.audit();
+    let init = |epsilon: &str| {
+        fx.run(&[
+            "budget",
+            "init",
+            "--ledger",
+            &fx.ledger(),
+            "--dataset",
+            "d",
+            "--epsilon",
+            epsilon,
+            "--audit-log",
+            &audit,
+        ])
+    };
+    assert!(init("1").status.success());
+    assert_eq!(init("1").status.code(), Some(1), "a second budget for the same dataset");
+    assert_eq!(init("0").status.code(), Some(1));
+    let kinds: Vec<Value> = fx.audit_lines().iter().map(|e| e["event"]["kind"].clone()).collect();
+    assert_eq!(kinds, vec!["budget_created", "refusal", "refusal"]);
 }

@@ -28,8 +28,9 @@ use std::path::Path;
 use polars::prelude::DataFrame;
 use privacy_core::guarantee::epsilon_delta_to_rho;
 use privacy_core::{
-    AuditEvent, AuditEventKind, AuditSink, BudgetLedger, BudgetStatus, ChargeRequest, DeltaAmount,
-    EpsilonAmount, GuaranteeRecord, Measurement, PrivacyCost, PrivacyGuarantee, SecureRng,
+    AuditEvent, AuditEventKind, AuditSink, BudgetLedger, BudgetStatus, ChargeRequest, CoreError,
+    DeltaAmount, EpsilonAmount, GuaranteeRecord, Measurement, PrivacyCost, PrivacyGuarantee,
+    SecureRng,
 };
 use serde::Serialize;
 
@@ -355,7 +356,13 @@ fn run_inner(
     ledger.commit(reservation)?;
     let releases = released?;
     for release in &releases {
-        audit.record(&release_event(request, release))?;
+        audit.record(&release_event(request, release)).map_err(|error| match error {
+            CoreError::Audit(reason) => CoreError::Audit(format!(
+                "{reason}; the charge of {} stands, because noise had been drawn",
+                plan.total
+            )),
+            other => other,
+        })?;
     }
     let status = ledger.status(&request.dataset)?;
     Ok(AnalysisOutcome { releases, charged: plan.total, status })

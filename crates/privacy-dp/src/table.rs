@@ -142,10 +142,37 @@ fn refuse_duplicate_columns(frame: &DataFrame) -> Result<(), DpError> {
     Ok(())
 }
 
+/// Removes blank lines outside quoted fields. polars reads a blank line as a record whose every
+/// field is missing, so without this a trailing empty line would be counted as a patient.
+fn drop_blank_lines(bytes: Vec<u8>) -> Vec<u8> {
+    let mut quoted = false;
+    let mut blank_outside_quotes = false;
+    for line in bytes.split(|&b| b == b'\n') {
+        if !quoted && matches!(line, [] | [b'\r']) {
+            blank_outside_quotes = true;
+            break;
+        }
+        quoted ^= line.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+    }
+    if !blank_outside_quotes {
+        return bytes;
+    }
+    let (mut out, mut quoted) = (Vec::with_capacity(bytes.len()), false);
+    for line in bytes.split(|&b| b == b'\n') {
+        if quoted || !matches!(line, [] | [b'\r']) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        quoted ^= line.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+    }
+    out
+}
+
 fn parse_frame(bytes: Vec<u8>, options: ReadOptions) -> PolarsResult<DataFrame> {
     if bytes.starts_with(b"PAR1") {
         return ParquetReader::new(Cursor::new(bytes)).finish();
     }
+    let bytes = drop_blank_lines(bytes);
     let separator = options.delimiter.unwrap_or_else(|| sniff_delimiter(&bytes));
     CsvReadOptions::default()
         .with_has_header(true)
@@ -446,6 +473,12 @@ mod tests {
         assert_eq!(sniff_delimiter(b"single\n"), b',');
         let df = frame("sex;age\nMale;39\nFemale;50\n");
         assert_eq!(df.shape(), (2, 2));
+        // Blank lines are not records; an all-missing record (",") is, and so is a blank line
+        // inside a quoted field.
+        assert_eq!(frame("x,y\n1,2\n\n3,4\n\r\n\n\n").shape(), (2, 2));
+        assert_eq!(frame("x\n1\n\n2\n").height(), 2);
+        assert_eq!(frame("x,y\n1,2\n,\n").height(), 2);
+        assert_eq!(frame("x,y\n\"a\n\nb\",2\n").height(), 1);
     }
 
     #[test]
