@@ -23,6 +23,20 @@ pub enum AuditEventKind {
     Release,
     /// A request was refused; nothing was released.
     Refusal,
+    /// The ledger granted, committed or cancelled a charge against a budget.
+    BudgetCharge,
+    /// Budget was handed from a parent budget to a child (institution → project → analyst).
+    BudgetAllocation,
+    /// A table was anonymized: job, privacy models, chosen transformation, risk figures.
+    AnonymizationRun,
+    /// Direct identifiers were removed, masked or pseudonymized: profile and rule per column.
+    Deidentification,
+    /// A key was generated: algorithm, size and public fingerprint, never the key itself.
+    KeyGeneration,
+    /// A secure-computation protocol ran: protocol, parties, threat model, outcome.
+    ProtocolRun,
+    /// A federated-learning round finished: round, sites, aggregation, DP parameters.
+    FederatedRound,
 }
 
 /// One event for the audit log.
