@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use privacy_core::CoreError;
 
+use crate::mechanism::MechanismError;
 use crate::query::QueryParseError;
 use crate::sampler::SamplerError;
 
@@ -22,6 +23,9 @@ pub enum DpError {
     /// A noise sampler was given an invalid parameter.
     #[error(transparent)]
     Sampler(#[from] SamplerError),
+    /// A mechanism refused a parameter or an input.
+    #[error(transparent)]
+    Mechanism(#[from] MechanismError),
     /// A query string does not parse.
     #[error(transparent)]
     Query(#[from] QueryParseError),
@@ -108,6 +112,7 @@ impl DpError {
             Self::Core(CoreError::Ledger(_)) => "ledger_failure",
             Self::Core(_) => "core_failure",
             Self::Sampler(_) => "invalid_noise_parameter",
+            Self::Mechanism(_) => "invalid_mechanism_input",
             Self::Query(_) => "query_parse_error",
             Self::Io { .. } => "unreadable_file",
             Self::EmptyData(_) => "empty_data",

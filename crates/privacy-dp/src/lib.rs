@@ -24,6 +24,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod mechanism;
 pub mod noise;
 pub mod query;
 pub mod sampler;
@@ -35,6 +36,7 @@ pub use analysis::{
     MechanismChoice, PatientData, Release, Statistics,
 };
 pub use error::DpError;
+pub use mechanism::{ExponentialMechanism, MechanismError};
 pub use noise::{IntegerNoise, NoiseBudget};
 pub use query::{parse_query, Query, QueryParseError, Statistic};
 pub use stats::{Bounds, DpCount, DpMean, DpSum, Estimate, Interval};

@@ -91,6 +91,7 @@
 mod bernoulli;
 mod gaussian;
 mod laplace;
+mod power_of_two;
 mod uniform;
 
 use num_bigint::BigUint;
@@ -101,6 +102,8 @@ pub use bernoulli::{sample_bernoulli, sample_bernoulli_exp};
 pub use gaussian::{sample_discrete_gaussian, DiscreteGaussian};
 pub use laplace::{sample_discrete_laplace, DiscreteLaplace};
 pub use uniform::sample_uniform_below;
+
+pub(crate) use power_of_two::{bernoulli_exp_times_power_of_two, ln2_bounds};
 
 use uniform::{Nat, PosNat};
 
