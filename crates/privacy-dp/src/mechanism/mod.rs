@@ -9,6 +9,12 @@
 //! | mechanism | guarantee | input | reference |
 //! |---|---|---|---|
 //! | [`ExponentialMechanism`] | ε-DP | utility scores of sensitivity Δ, optional integer base measure | McSherry & Talwar 2007; Dwork & Roth 2014, Thm 3.10 |
+//! | [`ReportNoisyMax`] (permute-and-flip), top-k by peeling | ε-DP | scores of sensitivity Δ | McKenna & Sheldon 2020, Thm 1; Ding et al. 2021 |
+//! | [`LaplaceMechanism`] | ε-DP | `f64` answer, L1 sensitivity Δ; power-of-two grid | Dwork et al. 2006; grid: module `laplace` |
+//! | [`GeometricMechanism`] | ε-DP | integer answer, integer Δ | Ghosh, Roughgarden, Sundararajan 2009 |
+//! | [`GaussianMechanism`] | (ε, δ)-DP (analytic or classic) or ρ-zCDP | `f64` answer, L2 sensitivity Δ | Balle & Wang 2018, Thm 8; CKS 2020, Thms 4 and 7; Dwork & Roth 2014, Thm A.1 |
+//! | [`AboveThreshold`] (sparse vector) | ε-DP | integer queries of sensitivity Δ, cutoff c | Lyu, Su, Li 2017, Alg. 1 and Thm 2 |
+//! | [`RandomizedResponse`] | ε-local DP | one category of k ≥ 2 | Warner 1965; Kairouz, Oh, Viswanath 2014 |
 //!
 //! The neighbouring relation is always the one under which the caller's sensitivity Δ holds
 //! (add/remove or replace one patient, after the contribution bounds of the statistics that
@@ -25,12 +31,22 @@
 
 mod exact;
 mod exponential;
+mod gaussian;
+mod laplace;
+mod randomized_response;
+mod selection;
+mod sparse_vector;
 
 use thiserror::Error;
 
 use crate::sampler::SamplerError;
 
 pub use exponential::ExponentialMechanism;
+pub use gaussian::{GaussianCalibration, GaussianMechanism};
+pub use laplace::{GeometricMechanism, LaplaceMechanism};
+pub use randomized_response::RandomizedResponse;
+pub use selection::ReportNoisyMax;
+pub use sparse_vector::{AboveThreshold, SparseVector};
 
 /// A failure of a mechanism: a refused parameter or input. Messages hold parameter names and
 /// fixed reasons only, never a data value, so they may be written to an audit log.
@@ -57,6 +73,9 @@ pub enum MechanismError {
     /// Two inputs that must have the same length do not.
     #[error("{0} and {1} have different lengths")]
     LengthMismatch(&'static str, &'static str),
+    /// A sparse vector session already gave its `c` positive answers.
+    #[error("the sparse vector session is over: its cutoff of positive answers was reached")]
+    Exhausted,
     /// A sampler refused its parameters or gave up in bounded-time mode.
     #[error(transparent)]
     Sampler(#[from] SamplerError),

@@ -9,7 +9,7 @@ use num_bigint::BigUint;
 use num_rational::Ratio;
 use privacy_core::SecureRng;
 
-use super::uniform::{uniform_below, Nat, PosNat};
+use super::uniform::{bernoulli_ratio, Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
 /// `true` with probability exactly `p`, for a rational `p ∈ [0, 1]`.
@@ -21,7 +21,7 @@ pub fn sample_bernoulli(p: &Ratio<BigUint>, rng: &mut SecureRng) -> Result<bool,
     if &numer > denom.get() {
         return Err(SamplerError::invalid("p", "must be at most 1"));
     }
-    Ok(bernoulli_ratio(&numer, &denom, rng))
+    Ok(bernoulli_ratio(&numer, &denom, &mut RandomBits::new(rng)))
 }
 
 /// `true` with probability exactly `exp(−γ)`, for a rational `γ ≥ 0`.
@@ -40,21 +40,16 @@ pub fn sample_bernoulli_exp(
     rng: &mut SecureRng,
 ) -> Result<bool, SamplerError> {
     let (numer, denom) = split_ratio(gamma, "gamma")?;
-    Ok(bernoulli_exp(&numer, &denom, rng))
-}
-
-/// `true` with probability `numer/denom`; requires `numer ≤ denom` (larger values act as 1).
-pub(crate) fn bernoulli_ratio(numer: &Nat, denom: &PosNat, rng: &mut SecureRng) -> bool {
-    uniform_below(denom, rng) < *numer
+    Ok(bernoulli_exp(&numer, &denom, &mut RandomBits::new(rng)))
 }
 
 /// `true` with probability ½.
-pub(crate) fn fair_coin(rng: &mut SecureRng) -> bool {
-    bernoulli_ratio(&Nat::ONE, &PosNat::TWO, rng)
+pub(crate) fn fair_coin(bits: &mut RandomBits<'_>) -> bool {
+    bits.bit()
 }
 
 /// `true` with probability `exp(−numer/denom)`, for any `numer/denom ≥ 0`.
-pub(crate) fn bernoulli_exp(numer: &Nat, denom: &PosNat, rng: &mut SecureRng) -> bool {
+pub(crate) fn bernoulli_exp(numer: &Nat, denom: &PosNat, rng: &mut RandomBits<'_>) -> bool {
     if numer <= denom.get() {
         return bernoulli_exp_at_most_one(numer, denom, rng);
     }
@@ -71,7 +66,7 @@ pub(crate) fn bernoulli_exp(numer: &Nat, denom: &PosNat, rng: &mut SecureRng) ->
 }
 
 /// `true` with probability `exp(−1)`.
-pub(crate) fn bernoulli_exp_minus_one(rng: &mut SecureRng) -> bool {
+pub(crate) fn bernoulli_exp_minus_one(rng: &mut RandomBits<'_>) -> bool {
     bernoulli_exp_at_most_one(&Nat::ONE, &PosNat::ONE, rng)
 }
 
@@ -84,7 +79,11 @@ pub(crate) fn bernoulli_exp_minus_one(rng: &mut SecureRng) -> bool {
 /// * **Argument:** `P(K > k) = γᵏ/k!`, so
 ///   `P(K odd) = Σ_{k odd} (γ^{k−1}/(k−1)! − γᵏ/k!) = Σ_{j ≥ 0} (−γ)ʲ/j! = exp(−γ)`.
 /// * **Cost:** `E[K] = Σ_{k ≥ 0} γᵏ/k! = exp(γ) ≤ e` Bernoulli draws.
-pub(crate) fn bernoulli_exp_at_most_one(numer: &Nat, denom: &PosNat, rng: &mut SecureRng) -> bool {
+pub(crate) fn bernoulli_exp_at_most_one(
+    numer: &Nat,
+    denom: &PosNat,
+    rng: &mut RandomBits<'_>,
+) -> bool {
     let mut k = PosNat::ONE;
     while bernoulli_ratio(numer, &denom.mul(&k), rng) {
         k = k.add(&Nat::ONE);

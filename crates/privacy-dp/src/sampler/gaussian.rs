@@ -13,7 +13,7 @@ use privacy_core::SecureRng;
 
 use super::bernoulli::bernoulli_exp;
 use super::laplace::discrete_laplace;
-use super::uniform::{Nat, PosNat};
+use super::uniform::{Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
 /// A discrete Gaussian sampler with a fixed rational variance parameter σ².
@@ -77,11 +77,28 @@ impl DiscreteGaussian {
     /// It does not fail today; the `Result` leaves room for a bounded-time mode that gives up
     /// after a fixed number of rounds (see the `FIXME` in the module docs).
     pub fn sample(&self, rng: &mut SecureRng) -> Result<BigInt, SamplerError> {
+        self.sample_bits(&mut RandomBits::new(rng))
+    }
+
+    /// One sample, from a bit source shared across many draws.
+    pub fn sample_bits(&self, bits: &mut RandomBits<'_>) -> Result<BigInt, SamplerError> {
+        let (negative, y) = self.draw(bits);
+        Ok(y.to_bigint(negative))
+    }
+
+    /// One sample as an `i128`, without allocating; a magnitude of `2¹²⁷` or more is a typed
+    /// error (for σ below 2¹⁰⁰, a probability below `exp(−2⁵⁰)`).
+    pub fn sample_i128(&self, bits: &mut RandomBits<'_>) -> Result<i128, SamplerError> {
+        let (negative, y) = self.draw(bits);
+        y.to_i128(negative)
+    }
+
+    fn draw(&self, bits: &mut RandomBits<'_>) -> (bool, Nat) {
         loop {
-            let (negative, y) = discrete_laplace(&self.laplace_scale, &PosNat::ONE, rng);
+            let (negative, y) = discrete_laplace(&self.laplace_scale, &PosNat::ONE, bits);
             let offset = y.mul(&self.scale_times_denom).abs_diff(&self.numer);
-            if bernoulli_exp(&offset.mul(&offset), &self.exponent_denom, rng) {
-                return Ok(y.to_bigint(negative));
+            if bernoulli_exp(&offset.mul(&offset), &self.exponent_denom, bits) {
+                return (negative, y);
             }
         }
     }

@@ -13,7 +13,7 @@ use num_rational::Ratio;
 use privacy_core::SecureRng;
 
 use super::bernoulli::{bernoulli_exp_at_most_one, bernoulli_exp_minus_one, fair_coin};
-use super::uniform::{uniform_below, Nat, PosNat};
+use super::uniform::{uniform_below, Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
 /// A discrete Laplace sampler with a fixed rational scale.
@@ -48,8 +48,20 @@ impl DiscreteLaplace {
     /// One sample. It does not fail today; the `Result` leaves room for a bounded-time mode
     /// that gives up after a fixed number of rounds (see the `FIXME` in the module docs).
     pub fn sample(&self, rng: &mut SecureRng) -> Result<BigInt, SamplerError> {
-        let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, rng);
+        self.sample_bits(&mut RandomBits::new(rng))
+    }
+
+    /// One sample, from a bit source shared across many draws (no generator call is wasted).
+    pub fn sample_bits(&self, bits: &mut RandomBits<'_>) -> Result<BigInt, SamplerError> {
+        let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, bits);
         Ok(magnitude.to_bigint(negative))
+    }
+
+    /// One sample as an `i128`, without allocating. A sample of magnitude `2¹²⁷` or more (for a
+    /// scale below 2¹⁰⁰, a probability below `exp(−2²⁷)`) is a typed error.
+    pub fn sample_i128(&self, bits: &mut RandomBits<'_>) -> Result<i128, SamplerError> {
+        let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, bits);
+        magnitude.to_i128(negative)
     }
 }
 
@@ -78,7 +90,7 @@ pub fn sample_discrete_laplace(
 ///   which normalises to the stated law.
 /// * **Cost:** a round is accepted with probability at least `(1 − e⁻¹)/2 ≈ 0.32`; the count
 ///   `V` takes `X/t ≈ |result|·s/t` Bernoulli(exp(−1)) draws.
-pub(crate) fn discrete_laplace(t: &PosNat, s: &PosNat, rng: &mut SecureRng) -> (bool, Nat) {
+pub(crate) fn discrete_laplace(t: &PosNat, s: &PosNat, rng: &mut RandomBits<'_>) -> (bool, Nat) {
     loop {
         let u = uniform_below(t, rng);
         // `u < t`, so `u/t ≤ 1` as the γ ≤ 1 case requires.

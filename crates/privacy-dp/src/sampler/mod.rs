@@ -101,9 +101,21 @@ use thiserror::Error;
 pub use bernoulli::{sample_bernoulli, sample_bernoulli_exp};
 pub use gaussian::{sample_discrete_gaussian, DiscreteGaussian};
 pub use laplace::{sample_discrete_laplace, DiscreteLaplace};
-pub use uniform::sample_uniform_below;
+pub use uniform::{sample_uniform_below, RandomBits};
 
 pub(crate) use power_of_two::{bernoulli_exp_times_power_of_two, ln2_bounds};
+
+/// A uniform index in `[0, n)` for `n ≥ 1` (0 for `n = 0`, which callers never pass).
+pub(crate) fn uniform_index(n: usize, rng: &mut privacy_core::SecureRng) -> usize {
+    match PosNat::new(Nat::from_biguint(&BigUint::from(n))) {
+        Some(bound) => {
+            let v = uniform::uniform_below(&bound, &mut RandomBits::new(rng)).to_biguint();
+            // `v < n`, so it fits in `usize`.
+            num_traits::ToPrimitive::to_usize(&v).unwrap_or(0)
+        }
+        None => 0,
+    }
+}
 
 use uniform::{Nat, PosNat};
 

@@ -79,6 +79,16 @@ impl Nat {
         BigInt::from_biguint(sign, self.to_biguint())
     }
 
+    /// The value, negated if `negative`, as an `i128`, or an error past `i128`'s range.
+    pub(crate) fn to_i128(&self, negative: bool) -> Result<i128, SamplerError> {
+        let magnitude = match &self.0 {
+            Repr::Small(v) => i128::try_from(*v).ok(),
+            Repr::Big(_) => None,
+        };
+        let m = magnitude.ok_or(SamplerError::invalid("sample", "magnitude exceeds i128"))?;
+        Ok(if negative { -m } else { m })
+    }
+
     /// Whether the value is zero.
     pub(crate) fn is_zero(&self) -> bool {
         match &self.0 {
@@ -205,59 +215,143 @@ impl PosNat {
 /// probability `n / 2^k > 1/2`, so fewer than two are needed on average.
 pub fn sample_uniform_below(n: &BigUint, rng: &mut SecureRng) -> Result<BigUint, SamplerError> {
     let n = PosNat::new(Nat::from_biguint(n)).ok_or(SamplerError::invalid("n", "must be > 0"))?;
-    Ok(uniform_below(&n, rng).to_biguint())
+    Ok(uniform_below(&n, &mut RandomBits::new(rng)).to_biguint())
 }
 
-/// A uniform [`Nat`] in `[0, n)`.
-pub(crate) fn uniform_below(n: &PosNat, rng: &mut SecureRng) -> Nat {
-    match &n.0 .0 {
-        Repr::Small(bound) => Nat(Repr::Small(uniform_below_u128(*bound, rng))),
-        Repr::Big(bound) => Nat::from_owned(uniform_below_big(bound, rng)),
+/// Random bits from [`SecureRng`], drawn 64 at a time and handed out a few at a time.
+///
+/// The samplers need a handful of bits per step (a fair coin, a comparison that is decided
+/// after two bits on average); asking the generator for each would cost a call and a whole
+/// word every time. Bits are used in order, each exactly once, so they stay independent and
+/// uniform; bits left over when the source is dropped are discarded, never reused.
+pub struct RandomBits<'r> {
+    rng: &'r mut SecureRng,
+    word: u64,
+    left: u32,
+}
+
+impl<'r> RandomBits<'r> {
+    /// A source reading from `rng`.
+    pub fn new(rng: &'r mut SecureRng) -> Self {
+        Self { rng, word: 0, left: 0 }
+    }
+
+    /// One uniform bit.
+    pub(crate) fn bit(&mut self) -> bool {
+        if self.left == 0 {
+            self.word = self.rng.next_u64();
+            self.left = 64;
+        }
+        let b = self.word & 1 == 1;
+        self.word >>= 1;
+        self.left -= 1;
+        b
+    }
+
+    /// `k ≤ 64` uniform bits, the first drawn in the lowest position.
+    pub(crate) fn bits(&mut self, k: u32) -> u64 {
+        if k <= self.left {
+            let out = if k == 64 { self.word } else { self.word & ((1u64 << k) - 1) };
+            self.word = self.word.checked_shr(k).unwrap_or(0);
+            self.left -= k;
+            return out;
+        }
+        // Take what is left, then the rest from a fresh word.
+        let (low, have) = (self.word, self.left);
+        self.word = self.rng.next_u64();
+        self.left = 64;
+        let rest = self.bits(k - have);
+        low | rest << have
     }
 }
 
-/// How many little-endian bytes hold a `bits`-bit value, and the mask for the last of them.
-fn byte_layout(bits: u64) -> (usize, u8) {
-    // A `BigUint` of `bits` bits occupies `bits / 8` bytes of memory, so this fits in `usize`.
-    let len = bits.div_ceil(8) as usize;
-    let mask = match bits % 8 {
-        0 => u8::MAX,
-        partial => (1u8 << partial) - 1,
-    };
-    (len, mask)
+/// A uniform [`Nat`] in `[0, n)`.
+pub(crate) fn uniform_below(n: &PosNat, bits: &mut RandomBits<'_>) -> Nat {
+    match &n.0 .0 {
+        Repr::Small(bound) => Nat(Repr::Small(uniform_below_u128(*bound, bits))),
+        Repr::Big(bound) => Nat::from_owned(uniform_below_big(bound, bits)),
+    }
 }
 
 /// Requires `n ≥ 1`, which [`PosNat`] guarantees.
-fn uniform_below_u128(n: u128, rng: &mut SecureRng) -> u128 {
-    let bits = u64::from(u128::BITS - (n - 1).leading_zeros());
-    let (len, mask) = byte_layout(bits);
-    let mut bytes = [0u8; 16];
+fn uniform_below_u128(n: u128, bits: &mut RandomBits<'_>) -> u128 {
+    let k = u128::BITS - (n - 1).leading_zeros();
     loop {
-        rng.fill_bytes(&mut bytes[..len]);
-        if let Some(last) = bytes[..len].last_mut() {
-            *last &= mask;
-        }
-        let candidate = u128::from_le_bytes(bytes);
+        let candidate = if k <= 64 {
+            u128::from(bits.bits(k))
+        } else {
+            u128::from(bits.bits(64)) | u128::from(bits.bits(k - 64)) << 64
+        };
         if candidate < n {
             return candidate;
         }
     }
 }
 
-/// Requires `n ≥ 1`, which [`PosNat`] guarantees. Reads the same bytes as
-/// [`uniform_below_u128`] would for the same `n`.
-fn uniform_below_big(n: &BigUint, rng: &mut SecureRng) -> BigUint {
-    let bits = (n - 1u32).bits();
-    let (len, mask) = byte_layout(bits);
-    let mut bytes = vec![0u8; len];
+/// Requires `n ≥ 1`, which [`PosNat`] guarantees. Reads the same bits as
+/// [`uniform_below_u128`] would for the same `n`: 64-bit words, lowest first.
+fn uniform_below_big(n: &BigUint, bits: &mut RandomBits<'_>) -> BigUint {
+    let k = (n - 1u32).bits();
     loop {
-        rng.fill_bytes(&mut bytes);
-        if let Some(last) = bytes.last_mut() {
-            *last &= mask;
+        let mut words = Vec::with_capacity(k.div_ceil(64) as usize);
+        let mut remaining = k;
+        while remaining > 0 {
+            let take = remaining.min(64) as u32;
+            words.push(bits.bits(take));
+            remaining -= u64::from(take);
         }
-        let candidate = BigUint::from_bytes_le(&bytes);
+        let candidate = BigUint::from_slice(
+            &words.iter().flat_map(|w| [*w as u32, (*w >> 32) as u32]).collect::<Vec<u32>>(),
+        );
         if &candidate < n {
             return candidate;
+        }
+    }
+}
+
+/// `true` with probability `numer/denom` (1 if `numer ≥ denom`), comparing the binary digits
+/// of a uniform real with those of `numer/denom` until they differ: two bits on average.
+pub(crate) fn bernoulli_ratio(numer: &Nat, denom: &PosNat, bits: &mut RandomBits<'_>) -> bool {
+    if numer >= denom.get() {
+        return true;
+    }
+    if let (Repr::Small(n), Repr::Small(d)) = (&numer.0, &denom.0 .0) {
+        if *d <= u128::MAX >> 1 {
+            return lazy_compare_u128(*n, *d, bits);
+        }
+    }
+    lazy_compare_big(numer.to_biguint(), &denom.0.to_biguint(), bits)
+}
+
+/// `V < n/d` for a uniform real `V`, with `n < d ≤ 2¹²⁷` (so `2r` below cannot overflow).
+///
+/// `r/d` is the part of `n/d` not yet compared; its next binary digit is `2r ≥ d`. The first
+/// digit where `V` and `n/d` differ decides: `V` is smaller where its digit is 0.
+fn lazy_compare_u128(n: u128, d: u128, bits: &mut RandomBits<'_>) -> bool {
+    let mut r = n;
+    loop {
+        r <<= 1;
+        let p_digit = r >= d;
+        if p_digit {
+            r -= d;
+        }
+        let v_digit = bits.bit();
+        if v_digit != p_digit {
+            return p_digit;
+        }
+    }
+}
+
+fn lazy_compare_big(n: BigUint, d: &BigUint, bits: &mut RandomBits<'_>) -> bool {
+    let mut r = n;
+    loop {
+        r <<= 1usize;
+        let p_digit = &r >= d;
+        if p_digit {
+            r -= d;
+        }
+        if bits.bit() != p_digit {
+            return p_digit;
         }
     }
 }
@@ -284,7 +378,7 @@ mod tests {
     fn uniform_below_one_is_zero_and_reads_nothing() {
         let mut rng = SecureRng::seeded_for_tests_only(1);
         let mut twin = SecureRng::seeded_for_tests_only(1);
-        assert!(uniform_below(&PosNat::ONE, &mut rng).is_zero());
+        assert!(uniform_below(&PosNat::ONE, &mut RandomBits::new(&mut rng)).is_zero());
         assert_eq!(rng.next_u64(), twin.next_u64());
     }
 
@@ -292,9 +386,10 @@ mod tests {
     fn uniform_below_seven_is_uniform() {
         const DRAWS: u64 = 200_000;
         let mut rng = SecureRng::seeded_for_tests_only(2);
+        let mut bits = RandomBits::new(&mut rng);
         let mut observed = [0u64; 7];
         for _ in 0..DRAWS {
-            let v = uniform_below(&pos(7), &mut rng).to_biguint().to_usize().unwrap();
+            let v = uniform_below(&pos(7), &mut bits).to_biguint().to_usize().unwrap();
             observed[v] += 1;
         }
         assert_counts_fit(&observed, &[DRAWS as f64 / 7.0; 7], "uniform below 7");
@@ -309,12 +404,19 @@ mod tests {
     fn uniform_below_is_the_same_in_both_representations() {
         for n in [1u128, 2, 3, 255, 256, 257, 1 << 64, (1 << 64) + 1, u128::MAX] {
             let bound = BigUint::from(n);
-            let mut fast = SecureRng::seeded_for_tests_only(3);
-            let mut slow = SecureRng::seeded_for_tests_only(3);
+            let mut fast_rng = SecureRng::seeded_for_tests_only(3);
+            let mut slow_rng = SecureRng::seeded_for_tests_only(3);
+            let (mut fast, mut slow) =
+                (RandomBits::new(&mut fast_rng), RandomBits::new(&mut slow_rng));
             let big_bound = PosNat::new(big(&bound)).unwrap();
             for _ in 0..200 {
                 let a = uniform_below(&pos(n), &mut fast);
                 let b = uniform_below(&big_bound, &mut slow);
+                let (pa, pb) = (
+                    bernoulli_ratio(&a, &big_bound, &mut fast),
+                    bernoulli_ratio(&b, &big_bound, &mut slow),
+                );
+                assert_eq!(pa, pb, "Bernoulli representations disagree below {n}");
                 assert_eq!(a, b, "representations disagree below {n}");
             }
         }
@@ -339,6 +441,22 @@ mod tests {
             let mut rng = SecureRng::seeded_for_tests_only(seed);
             let v = sample_uniform_below(&n, &mut rng).unwrap();
             prop_assert!(v < n);
+        }
+
+        #[test]
+        fn bits_are_handed_out_in_order(seed in any::<u64>(), widths in prop::collection::vec(1u32..=64, 1..40)) {
+            let mut rng = SecureRng::seeded_for_tests_only(seed);
+            let mut twin = SecureRng::seeded_for_tests_only(seed);
+            let mut bits = RandomBits::new(&mut rng);
+            let mut stream: Vec<bool> = Vec::new();
+            for &w in &widths {
+                let v = bits.bits(w);
+                stream.extend((0..w).map(|i| v >> i & 1 == 1));
+            }
+            let words: Vec<u64> = (0..stream.len().div_ceil(64)).map(|_| twin.next_u64()).collect();
+            for (i, b) in stream.iter().enumerate() {
+                prop_assert_eq!(*b, words[i / 64] >> (i % 64) & 1 == 1);
+            }
         }
 
         #[test]
