@@ -23,11 +23,11 @@
 use num_bigint::{BigInt, BigUint, Sign};
 use num_rational::Ratio;
 use num_traits::{One, ToPrimitive, Zero};
-use privacy_core::{EpsilonAmount, PrivacyGuarantee, SecureRng};
+use privacy_core::{DeltaAmount, EpsilonAmount, PrivacyGuarantee, SecureRng};
 
 use super::exact::{decompose, power_of_two, ratio_of};
 use super::{positive_finite, MechanismError};
-use crate::sampler::{DiscreteLaplace, RandomBits};
+use crate::sampler::{BoundedDiscreteLaplace, DiscreteLaplace, RandomBits};
 
 /// Bits of grid resolution below the noise scale.
 pub(crate) const GRID_BITS: i32 = 40;
@@ -105,6 +105,7 @@ pub struct LaplaceMechanism {
     epsilon: f64,
     grid: Grid,
     noise: DiscreteLaplace,
+    bounded: Option<BoundedDiscreteLaplace>,
 }
 
 impl LaplaceMechanism {
@@ -114,12 +115,31 @@ impl LaplaceMechanism {
         let sensitivity = positive_finite("sensitivity", sensitivity)?;
         let grid = Grid::for_scale(sensitivity / epsilon, sensitivity)?;
         let scale = Ratio::from_integer(grid.sensitivity.clone()) / ratio_of(epsilon);
-        Ok(Self { epsilon, grid, noise: DiscreteLaplace::new(scale)? })
+        Ok(Self { epsilon, grid, noise: DiscreteLaplace::new(scale)?, bounded: None })
     }
 
-    /// The guarantee: pure ε-DP.
+    /// The same mechanism in **bounded-time mode**: every release does the same work and reads
+    /// the same number of random bits whatever the noise (see
+    /// [`BoundedDiscreteLaplace`]). Its draws differ from exact ones with probability at most
+    /// `η` (below 10⁻³⁰), independently of the data, so the guarantee becomes
+    /// (ε, e^ε·η)-DP, reported with δ rounded up to the fixed-point grid (10⁻¹⁸).
+    pub fn bounded_time(mut self) -> Result<Self, MechanismError> {
+        self.bounded = Some(self.noise.bounded_time()?);
+        Ok(self)
+    }
+
+    /// The guarantee: pure ε-DP, or (ε, e^ε·η)-DP in bounded-time mode.
     pub fn guarantee(&self) -> Result<PrivacyGuarantee, MechanismError> {
-        pure_guarantee(self.epsilon)
+        let Some(bounded) = &self.bounded else {
+            return pure_guarantee(self.epsilon);
+        };
+        let delta = self.epsilon.exp() * bounded.failure_probability();
+        let e = EpsilonAmount::from_f64_up(self.epsilon)
+            .map_err(|_| MechanismError::invalid("epsilon", "too large for a privacy amount"))?;
+        let d = DeltaAmount::from_f64_up(delta)
+            .map_err(|_| MechanismError::invalid("epsilon", "too large for bounded-time mode"))?;
+        PrivacyGuarantee::approximate(e, d)
+            .map_err(|_| MechanismError::invalid("epsilon", "too large for bounded-time mode"))
     }
 
     /// The grid exponent `g`: every release is a multiple of `2^g`.
@@ -144,6 +164,10 @@ impl LaplaceMechanism {
         bits: &mut RandomBits<'_>,
     ) -> Result<f64, MechanismError> {
         let k = self.grid.round(value)?;
+        if let Some(bounded) = &self.bounded {
+            let noisy = k + BigInt::from(bounded.sample_i128(bits)?);
+            return Ok(self.grid.to_f64(&noisy));
+        }
         if let Some(small) = k.to_i64() {
             let noise = self.noise.sample_i128(bits)?;
             return Ok(self.grid.to_f64_i128(i128::from(small) + noise));
@@ -245,6 +269,26 @@ mod tests {
         }
         let huge = m.release(1e300, &mut rng).unwrap();
         assert_eq!(huge, 1e300, "noise of scale 3 is invisible at 10³⁰⁰");
+    }
+
+    #[test]
+    fn bounded_time_mode_states_its_delta() {
+        let mut rng = SecureRng::seeded_for_tests_only(62);
+        let m = LaplaceMechanism::new(1.0, 1.0).unwrap().bounded_time().unwrap();
+        let g = m.guarantee().unwrap();
+        assert_eq!(g.kind(), "approximate");
+        assert_eq!(
+            g,
+            PrivacyGuarantee::approximate(
+                EpsilonAmount::parse_decimal("1").unwrap(),
+                DeltaAmount::from_units(1)
+            )
+            .unwrap()
+        );
+        let step = 2f64.powi(m.grid_exponent());
+        let y = m.release(2.5, &mut rng).unwrap();
+        assert_eq!((y / step).fract(), 0.0);
+        assert!((y - 2.5).abs() < 60.0, "P(|noise| > 60) = e⁻⁶⁰");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use num_rational::Ratio;
 use privacy_core::SecureRng;
 
 use super::bernoulli::{bernoulli_exp_at_most_one, bernoulli_exp_minus_one, fair_coin};
+use super::bounded::BoundedDiscreteLaplace;
 use super::uniform::{uniform_below, Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
@@ -55,6 +56,12 @@ impl DiscreteLaplace {
     pub fn sample_bits(&self, bits: &mut RandomBits<'_>) -> Result<BigInt, SamplerError> {
         let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, bits);
         Ok(magnitude.to_bigint(negative))
+    }
+
+    /// The same law in bounded time: a fixed amount of work and randomness per sample, with a
+    /// stated failure probability (see [`BoundedDiscreteLaplace`]).
+    pub fn bounded_time(&self) -> Result<BoundedDiscreteLaplace, SamplerError> {
+        BoundedDiscreteLaplace::new(&self.numer.get().to_biguint(), &self.denom.get().to_biguint())
     }
 
     /// One sample as an `i128`, without allocating. A sample of magnitude `2¹²⁷` or more (for a

@@ -89,6 +89,7 @@
 //! to the queries they protect.
 
 mod bernoulli;
+mod bounded;
 mod gaussian;
 mod laplace;
 mod power_of_two;
@@ -99,6 +100,7 @@ use num_rational::Ratio;
 use thiserror::Error;
 
 pub use bernoulli::{sample_bernoulli, sample_bernoulli_exp};
+pub use bounded::BoundedDiscreteLaplace;
 pub use gaussian::{sample_discrete_gaussian, DiscreteGaussian};
 pub use laplace::{sample_discrete_laplace, DiscreteLaplace};
 pub use uniform::{sample_uniform_below, RandomBits};
@@ -119,8 +121,8 @@ pub(crate) fn uniform_index(n: usize, rng: &mut privacy_core::SecureRng) -> usiz
 
 use uniform::{Nat, PosNat};
 
-/// A failure of a sampler. Today only parameters are refused; once accepted, sampling does not
-/// fail.
+/// A failure of a sampler: a refused parameter, or the negligible failure of the bounded-time
+/// mode. Once accepted, the variable-time samplers do not fail.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SamplerError {
@@ -132,6 +134,11 @@ pub enum SamplerError {
         /// Why it was refused, e.g. `must be > 0`. A fixed text, so it can hold no data value.
         reason: &'static str,
     },
+    /// A bounded-time sampler met an undecided coin or a truncated tail. This happens with the
+    /// sampler's stated failure probability (below 10⁻³⁰), independently of the data, after
+    /// the same work as a successful draw; draw again with fresh randomness.
+    #[error("the bounded-time sampler failed (a negligible, data-independent event)")]
+    BoundedTimeFailure,
 }
 
 impl SamplerError {
