@@ -164,6 +164,19 @@ mod tests {
     }
 
     #[test]
+    fn gaussian_million_draws_fit_in_law_distance_and_tails() {
+        let sampler = DiscreteGaussian::new(Ratio::from_integer(BigUint::from(30u32))).unwrap();
+        let mut rng = SecureRng::seeded_for_tests_only(37);
+        let mut bits = RandomBits::new(&mut rng);
+        let hist = Histogram::collect(1_000_000, || sampler.sample_i128(&mut bits).unwrap() as i64);
+        let law = gaussian_pmf(30.0);
+        hist.assert_fits(&law, "discrete Gaussian 10⁶");
+        hist.assert_ks(&law, "discrete Gaussian 10⁶");
+        hist.assert_tail_ratios(&law, "discrete Gaussian 10⁶");
+        hist.assert_rejects(&gaussian_pmf(30.0 * 1.02), "discrete Gaussian 10⁶ vs 2% wider");
+    }
+
+    #[test]
     fn gaussian_beyond_u128_has_the_same_law() {
         // σ² = 10 as 10⁴¹ / 10⁴⁰, unreduced, so the exponent is computed in BigUint.
         let tens = BigUint::from(10u32).pow(40);

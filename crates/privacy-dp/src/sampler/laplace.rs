@@ -167,6 +167,21 @@ mod tests {
     }
 
     #[test]
+    fn laplace_million_draws_fit_in_law_distance_and_tails() {
+        // 10⁶ draws at scale 3.7: chi-square, DKW (Kolmogorov–Smirnov) and tail decay.
+        let scale = Ratio::new(BigUint::from(37u32), BigUint::from(10u32));
+        let sampler = DiscreteLaplace::new(scale).unwrap();
+        let mut rng = SecureRng::seeded_for_tests_only(27);
+        let mut bits = RandomBits::new(&mut rng);
+        let hist = Histogram::collect(1_000_000, || sampler.sample_i128(&mut bits).unwrap() as i64);
+        let law = laplace_pmf(3.7);
+        hist.assert_fits(&law, "discrete Laplace 10⁶");
+        hist.assert_ks(&law, "discrete Laplace 10⁶");
+        hist.assert_tail_ratios(&law, "discrete Laplace 10⁶");
+        hist.assert_rejects(&laplace_pmf(3.7 * 1.02), "discrete Laplace 10⁶ vs 2% wider");
+    }
+
+    #[test]
     fn laplace_beyond_u128_has_the_same_law() {
         // 3.7 as 37·10⁴⁰ / 10⁴¹, unreduced: every number in the sampler exceeds u128.
         let tens = BigUint::from(10u32).pow(40);

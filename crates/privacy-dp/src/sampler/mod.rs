@@ -305,6 +305,46 @@ pub(crate) mod test_stats {
             );
         }
 
+        /// Asserts the Dvoretzky–Kiefer–Wolfowitz bound: `sup |F̂ − F| ≤ √(ln(2/α)/(2N))` at
+        /// α = 10⁻⁶ (Massart 1990; valid for discrete laws, where it is conservative).
+        pub(crate) fn assert_ks(&self, pmf: &dyn Fn(i64) -> f64, what: &str) {
+            let n = self.total as f64;
+            let limit = ((2.0f64 / 1e-6).ln() / (2.0 * n)).sqrt();
+            let (lo, hi) =
+                (*self.counts.keys().next().unwrap(), *self.counts.keys().last().unwrap());
+            // F below the smallest observed value.
+            let mut exact: f64 = (lo - 10_000..lo).map(pmf).sum();
+            let mut seen = 0u64;
+            let mut worst: f64 = exact;
+            for x in lo..=hi {
+                exact += pmf(x);
+                seen += self.count(x);
+                worst = worst.max((seen as f64 / n - exact).abs());
+            }
+            assert!(worst <= limit, "{what}: KS distance {worst} > {limit}");
+        }
+
+        /// Asserts that the tail decays at the law's rate: for each `k` with enough mass,
+        /// `T(k+1)/T(k)` (with `T(k) = #{|x| ≥ k}`) is within six standard errors of the exact
+        /// ratio, by the delta method: `se ≈ √(r(1 − r)/T(k))`.
+        pub(crate) fn assert_tail_ratios(&self, pmf: &dyn Fn(i64) -> f64, what: &str) {
+            let tail = |k: i64| -> u64 {
+                self.counts.iter().filter(|(x, _)| x.abs() >= k).map(|(_, c)| c).sum()
+            };
+            let exact_tail = |k: i64| -> f64 { (k..k + 100_000).map(|x| pmf(x) + pmf(-x)).sum() };
+            let mut k = 1;
+            while tail(k + 1) >= 2_000 {
+                let observed = tail(k + 1) as f64 / tail(k) as f64;
+                let exact = exact_tail(k + 1) / exact_tail(k);
+                let se = (exact * (1.0 - exact) / tail(k) as f64).sqrt();
+                assert!(
+                    (observed - exact).abs() <= 6.0 * se,
+                    "{what}: tail ratio at {k}: {observed} vs {exact}"
+                );
+                k += 1 + k / 4;
+            }
+        }
+
         /// Asserts that positive and negative values are equally likely: given `k` non-zero
         /// values, the positive count is Binomial(k, ½), tested within six standard deviations.
         pub(crate) fn assert_symmetric(&self, what: &str) {
