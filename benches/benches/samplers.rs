@@ -47,7 +47,8 @@ fn pairs() -> Vec<Pair> {
     let float_laplace = LaplaceMechanism::new(1.0, 1.0).expect("laplace");
     let float_gaussian =
         GaussianMechanism::new(1.0, GaussianCalibration::Zcdp { rho: 0.5 }).expect("gaussian");
-    let (mut b1, mut b2, mut b3, mut b4) = (bits(), bits(), bits(), bits());
+    let bounded = laplace.bounded_time().expect("bounded");
+    let (mut b1, mut b2, mut b3, mut b4, mut b5) = (bits(), bits(), bits(), bits(), bits());
     let peer_laplace = make_laplace::<_, _, MaxDivergence>(
         AtomDomain::<f64>::new_non_nan(),
         AbsoluteDistance::<f64>::default(),
@@ -81,6 +82,14 @@ fn pairs() -> Vec<Pair> {
             name: "float_laplace",
             ours: Box::new(move || float_laplace.release_bits(0.5, &mut b3).expect("draw")),
             peer: Box::new(move || peer_laplace.invoke(&0.5).expect("draw")),
+        },
+        Pair {
+            // The cost of the bounded-time mode: compare with the `discrete_laplace` row.
+            name: "bounded_time_laplace",
+            ours: Box::new(move || bounded.sample_i128(&mut b5).expect("draw") as f64),
+            peer: Box::new(|| {
+                sample_discrete_laplace(RBig::from(10u32)).expect("draw").to_f64().value()
+            }),
         },
         Pair {
             name: "float_gaussian",

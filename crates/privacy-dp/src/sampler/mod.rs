@@ -70,23 +70,31 @@
 //! which is above 0.44 for every σ² (evaluated numerically; `tanh(½)·e^{−½} ≈ 0.28` is an easy
 //! lower bound for σ < 1) and tends to `√(2π/e)/2 ≈ 0.76` as σ grows.
 //!
-//! FIXME: the running time of every sampler here depends on the value it returns (the discrete
-//! Laplace, for one, loops about `|x|·s/t` times to return `x`), so an observer who can time a
-//! release learns something about its noise; a mode that runs in time independent of the
-//! output (a fixed number of rounds, with a bounded and documented failure probability) is
-//! needed before releases are made where timing can be observed.
+//! **Bounded-time mode.** The running time of the samplers above depends on the value they
+//! return (the discrete Laplace loops about `|x|·s/t` times to return `x`).
+//! [`DiscreteLaplace::bounded_time`] gives a [`BoundedDiscreteLaplace`] that reads a fixed
+//! number of random bits and does fixed work per draw, with a stated failure probability below
+//! 10⁻³⁰ that mechanisms fold into δ (`docs/proofs/bounded-time.md`).
+//!
+//! FIXME: the discrete Gaussian (and the mechanisms built on Bernoulli(exp(−γ)) coins: the
+//! exponential mechanism, report-noisy-max, randomized response) still run in time that depends
+//! on their output; a bounded-time discrete Gaussian needs a fixed number of rejection rounds
+//! with a fixed-work acceptance coin `exp(−(|y| − σ²/t)²/(2σ²))` (rigorous fixed-point bounds of
+//! `exp` evaluated per draw), which is not written yet.
 //!
 //! # Implementation
 //!
-//! The algorithms are written once, against exact natural numbers (`Nat`, in the `uniform`
-//! submodule). A `Nat` lives in a `u128` while it fits and moves to a `BigUint` when an
+//! Random bits come from a [`RandomBits`] source that draws 64-bit words from the generator
+//! and hands them out a few at a time; a Bernoulli coin `n/d` compares the binary digits of a
+//! uniform real with those of `n/d` lazily (two bits on average) instead of drawing a uniform
+//! integer below `d`. The algorithms are written once, against exact natural numbers (`Nat`, in
+//! the `uniform` submodule). A `Nat` lives in a `u128` while it fits and moves to a `BigUint` when an
 //! operation would overflow, so with parameters of ordinary size the sampling loops never
 //! allocate, and huge ones still give exact results. Both representations draw exactly the same random bytes for the
 //! same value, which the tests check.
 //!
-//! Main trade-off: exactness and simplicity of proof over speed. The samplers cost tens of
-//! uniform draws per output where a floating-point sampler costs one, which is immaterial next
-//! to the queries they protect.
+//! Main trade-off: exactness and simplicity of proof first; speed comes from 128-bit integers
+//! and batched bits, not from approximation (see `benches/benches/samplers.rs`).
 
 mod bernoulli;
 mod bounded;
