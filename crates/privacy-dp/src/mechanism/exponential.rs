@@ -45,9 +45,10 @@
 use num_bigint::BigUint;
 use num_rational::Ratio;
 use num_traits::{ToPrimitive, Zero};
-use privacy_core::{EpsilonAmount, PrivacyGuarantee, SecureRng};
+use privacy_core::{PrivacyGuarantee, SecureRng};
 
 use super::exact::{common_grid, power_of_two, ratio_of};
+use super::laplace::pure_guarantee;
 use super::{positive_finite, MechanismError};
 use crate::sampler::{bernoulli_exp_times_power_of_two, ln2_bounds, sample_uniform_below};
 
@@ -113,10 +114,7 @@ impl ExponentialMechanism {
 
     /// The guarantee: pure ε-DP, with ε rounded up to the fixed-point grid.
     pub fn guarantee(&self) -> Result<PrivacyGuarantee, MechanismError> {
-        let epsilon = EpsilonAmount::from_f64_up(self.epsilon)
-            .map_err(|_| MechanismError::invalid("epsilon", "too large for a privacy amount"))?;
-        PrivacyGuarantee::pure(epsilon)
-            .map_err(|_| MechanismError::invalid("epsilon", "must be > 0"))
+        pure_guarantee(self.epsilon)
     }
 
     /// The index of one candidate, with probability `∝ exp(−c·(u* − u_r))`.
