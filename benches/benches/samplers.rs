@@ -40,8 +40,7 @@ fn ratio(n: u32) -> Ratio<BigUint> {
 fn pairs() -> Vec<Pair> {
     // A leaked generator: the closures below outlive this function, and a benchmark process
     // leaks one per sampler at most.
-    let mut bits =
-        || RandomBits::new(Box::leak(Box::new(SecureRng::from_os_entropy().expect("os"))));
+    let bits = || RandomBits::new(Box::leak(Box::new(SecureRng::from_os_entropy().expect("os"))));
     let laplace = DiscreteLaplace::new(ratio(10)).expect("scale");
     let gaussian = DiscreteGaussian::new(ratio(100)).expect("sigma");
     let float_laplace = LaplaceMechanism::new(1.0, 1.0).expect("laplace");
