@@ -111,6 +111,7 @@ impl DpError {
             Self::Core(CoreError::Audit(_)) => "audit_failure",
             Self::Core(CoreError::Ledger(_)) => "ledger_failure",
             Self::Core(_) => "core_failure",
+            Self::Sampler(SamplerError::BoundedTimeFailure) => "bounded_time_failure",
             Self::Sampler(_) => "invalid_noise_parameter",
             Self::Mechanism(_) => "invalid_mechanism_input",
             Self::Query(_) => "query_parse_error",
