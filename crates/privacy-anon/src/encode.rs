@@ -70,8 +70,7 @@ pub struct EncodedColumn {
 
 /// The text of a column, one entry per record, `None` for a missing value.
 pub fn column_text(frame: &DataFrame, name: &str) -> Result<Vec<Option<String>>, AnonError> {
-    let column =
-        frame.column(name).map_err(|_| AnonError::UnknownColumn(name.to_owned()))?;
+    let column = frame.column(name).map_err(|_| AnonError::UnknownColumn(name.to_owned()))?;
     let cast = column.cast(&DataType::String).map_err(|e| AnonError::InvalidParameter {
         name: name.to_owned(),
         reason: format!("cannot read the column as text: {e}"),
@@ -95,7 +94,8 @@ pub fn distinct_values<'a>(columns: impl IntoIterator<Item = &'a [Option<String>
         values.iter().map(|v| crate::hierarchy::parse_number(v)).collect();
     match numbers {
         Some(_) => values.sort_by(|a, b| {
-            let (x, y) = (a.trim().parse::<f64>().unwrap_or(0.0), b.trim().parse::<f64>().unwrap_or(0.0));
+            let (x, y) =
+                (a.trim().parse::<f64>().unwrap_or(0.0), b.trim().parse::<f64>().unwrap_or(0.0));
             x.total_cmp(&y).then_with(|| a.cmp(b))
         }),
         None => values.sort(),
@@ -148,7 +148,9 @@ pub fn encode_codes(text: &[Option<String>], hierarchy: &Hierarchy) -> Result<Ve
                     column: hierarchy.column().to_owned(),
                     value: value.clone(),
                 },
-                None => AnonError::MissingValues { column: hierarchy.column().to_owned(), count: 1 },
+                None => {
+                    AnonError::MissingValues { column: hierarchy.column().to_owned(), count: 1 }
+                }
             })
         })
         .collect()
@@ -196,12 +198,14 @@ mod tests {
     #[test]
     fn unknown_values_and_refused_missing_values_are_errors() {
         let h = Hierarchy::from_csv_bytes("sex", b"Male;*\nFemale;*\n").unwrap();
-        let e = encode_column(&text(&[Some("Male"), Some("Other")]), h.clone(), MissingPolicy::Refuse)
-            .unwrap_err();
+        let e =
+            encode_column(&text(&[Some("Male"), Some("Other")]), h.clone(), MissingPolicy::Refuse)
+                .unwrap_err();
         assert!(e.to_string().contains("\"Other\"") && e.to_string().contains("sex"), "{e}");
         let e = encode_column(&text(&[None]), h.clone(), MissingPolicy::Refuse).unwrap_err();
         assert!(matches!(e, AnonError::MissingValues { count: 1, .. }));
-        let ok = encode_column(&text(&[None, Some("Male")]), h, MissingPolicy::OwnCategory).unwrap();
+        let ok =
+            encode_column(&text(&[None, Some("Male")]), h, MissingPolicy::OwnCategory).unwrap();
         assert_eq!(ok.missing_count, 1);
         assert_eq!(ok.codes, vec![2, 0]);
     }

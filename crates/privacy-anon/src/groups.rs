@@ -56,7 +56,11 @@ impl Groups {
 
     /// The classes of node `levels` straight from the records, and the class of each record
     /// (data records first, then population records).
-    pub fn of_records(table: &EncodedTable, levels: &[usize], histograms: bool) -> (Self, Vec<u32>) {
+    pub fn of_records(
+        table: &EncodedTable,
+        levels: &[usize],
+        histograms: bool,
+    ) -> (Self, Vec<u32>) {
         let mut singletons = Self::singletons(table);
         if !histograms {
             singletons.hists.clear();
@@ -128,10 +132,17 @@ impl Groups {
     ) -> (Self, Vec<u32>) {
         let maps: Vec<&[u32]> =
             hierarchies.iter().zip(levels).map(|(h, &l)| h.level_map(l)).collect();
-        let bits: Vec<u32> = hierarchies.iter().map(|h| bits_for(h.leaf_count())).collect();
+        let radices: Vec<usize> =
+            hierarchies.iter().zip(levels).map(|(h, &l)| h.label_count(l)).collect();
         let dims = self.dims;
-        let (class_of, firsts) =
-            dense_ids(self.len(), &bits, |i, d| maps[d][self.reps[i * dims + d] as usize]);
+        let code = |i: usize, d: usize| maps[d][self.reps[i * dims + d] as usize];
+        let (class_of, firsts) = match direct_ids(self.len(), &radices, code) {
+            Some(found) => found,
+            None => {
+                let bits: Vec<u32> = radices.iter().map(|&r| bits_for(r)).collect();
+                dense_ids(self.len(), &bits, code)
+            }
+        };
         let n = firsts.len();
         let mut reps = Vec::with_capacity(n * dims);
         for &first in &firsts {
@@ -159,7 +170,8 @@ impl Groups {
 
     /// Bytes held, for the search's cache budget.
     pub fn bytes(&self) -> usize {
-        let hist: usize = self.hists.iter().map(|h| 4 * (h.offsets.len() + 2 * h.values.len())).sum();
+        let hist: usize =
+            self.hists.iter().map(|h| 4 * (h.offsets.len() + 2 * h.values.len())).sum();
         4 * (self.reps.len() + 2 * self.count.len()) + hist
     }
 }
@@ -174,9 +186,46 @@ pub fn bits_for(n: usize) -> u32 {
     (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
 }
 
+/// The largest key space counted in a plain array instead of a hash table.
+const DIRECT_LIMIT: usize = 1 << 21;
+
+/// [`dense_ids`] without hashing, when the mixed-radix key space of `radices` is at most
+/// [`DIRECT_LIMIT`]: at generalized nodes this is the common case, and a lookup is one array
+/// access.
+fn direct_ids(
+    n: usize,
+    radices: &[usize],
+    code: impl Fn(usize, usize) -> u32,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    let space = radices.iter().try_fold(1usize, |acc, &r| acc.checked_mul(r.max(1)))?;
+    if space > DIRECT_LIMIT || space > 4 * n.max(1024) {
+        return None;
+    }
+    let mut slot = vec![u32::MAX; space];
+    let mut ids = Vec::with_capacity(n);
+    let mut firsts = Vec::new();
+    for i in 0..n {
+        let mut key = 0usize;
+        for (d, &r) in radices.iter().enumerate() {
+            key = key * r + code(i, d) as usize;
+        }
+        let id = &mut slot[key];
+        if *id == u32::MAX {
+            *id = firsts.len() as u32;
+            firsts.push(i as u32);
+        }
+        ids.push(*id);
+    }
+    Some((ids, firsts))
+}
+
 /// Dense class ids of `n` items whose key is `code(item, dim)` over `bits.len()` dimensions;
 /// returns the id of each item and the first item of each class.
-pub fn dense_ids(n: usize, bits: &[u32], code: impl Fn(usize, usize) -> u32) -> (Vec<u32>, Vec<u32>) {
+pub fn dense_ids(
+    n: usize,
+    bits: &[u32],
+    code: impl Fn(usize, usize) -> u32,
+) -> (Vec<u32>, Vec<u32>) {
     let mut ids: Vec<u32> = Vec::new();
     let mut firsts: Vec<u32> = vec![0];
     let mut d = 0;
@@ -271,7 +320,8 @@ mod tests {
     #[test]
     fn dense_ids_handle_keys_wider_than_64_bits() {
         // Five dimensions of 20 bits each need two chunks.
-        let data: Vec<[u32; 5]> = vec![[1, 2, 3, 4, 5], [1, 2, 3, 4, 6], [1, 2, 3, 4, 5], [9, 2, 3, 4, 5]];
+        let data: Vec<[u32; 5]> =
+            vec![[1, 2, 3, 4, 5], [1, 2, 3, 4, 6], [1, 2, 3, 4, 5], [9, 2, 3, 4, 5]];
         let (ids, firsts) = dense_ids(data.len(), &[20; 5], |i, d| data[i][d]);
         assert_eq!(ids, vec![0, 1, 0, 2]);
         assert_eq!(firsts, vec![0, 1, 3]);

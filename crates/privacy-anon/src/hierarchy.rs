@@ -43,10 +43,8 @@ pub struct Hierarchy {
 impl Hierarchy {
     /// Builds a hierarchy from its rows (leaf first, then ancestors, most specific first).
     pub fn from_rows(column: &str, rows: Vec<Vec<String>>) -> Result<Self, AnonError> {
-        let invalid = |reason: String| AnonError::InvalidHierarchy {
-            column: column.to_owned(),
-            reason,
-        };
+        let invalid =
+            |reason: String| AnonError::InvalidHierarchy { column: column.to_owned(), reason };
         let width = rows.first().map(Vec::len).ok_or_else(|| invalid("it has no rows".into()))?;
         if width == 0 {
             return Err(invalid("its first row is empty".into()));
@@ -64,7 +62,10 @@ impl Hierarchy {
             match leaf_index.get(&row[0]) {
                 Some(&i) if unique_rows[i as usize] == row => continue,
                 Some(_) => {
-                    return Err(invalid(format!("row {} repeats a leaf with other ancestors", line + 1)))
+                    return Err(invalid(format!(
+                        "row {} repeats a leaf with other ancestors",
+                        line + 1
+                    )))
                 }
                 None => {
                     leaf_index.insert(row[0].clone(), to_u32(unique_rows.len())?);
@@ -87,11 +88,16 @@ impl Hierarchy {
             reason: "the file is not UTF-8 text".into(),
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let lines: Vec<&str> =
-            text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         let separator = if lines.first().is_some_and(|l| l.contains(';')) { ';' } else { ',' };
-        let rows =
-            lines.iter().map(|l| l.split(separator).map(|f| f.trim().to_owned()).collect()).collect();
+        let rows = lines
+            .iter()
+            .map(|l| l.split(separator).map(|f| f.trim().to_owned()).collect())
+            .collect();
         Self::from_rows(column, rows)
     }
 
@@ -164,7 +170,11 @@ impl Hierarchy {
     /// Adds a leaf for missing values. With `as_root`, it is the fully generalized value at
     /// every level and counts as covering the whole domain; otherwise it is its own category up
     /// to the last level, which it shares with the other values when that level is one root.
-    pub(crate) fn with_missing_leaf(mut self, label: &str, as_root: bool) -> Result<Self, AnonError> {
+    pub(crate) fn with_missing_leaf(
+        mut self,
+        label: &str,
+        as_root: bool,
+    ) -> Result<Self, AnonError> {
         if self.leaf_index.contains_key(label) {
             return Ok(self);
         }
@@ -205,7 +215,9 @@ impl Hierarchy {
     pub fn rows(&self) -> Vec<Vec<String>> {
         (0..self.leaf_count() as u32)
             .map(|leaf| {
-                (0..self.levels()).map(|l| self.label(l, self.generalize(l, leaf)).to_owned()).collect()
+                (0..self.levels())
+                    .map(|l| self.label(l, self.generalize(l, leaf)).to_owned())
+                    .collect()
             })
             .collect()
     }
@@ -286,7 +298,8 @@ mod tests {
 
     #[test]
     fn parses_semicolon_rows_and_generalizes() {
-        let h = Hierarchy::from_csv_bytes("age", b"29;[20,30[;*\n22;[20,30[;*\n43;>=40;*\n\n").unwrap();
+        let h =
+            Hierarchy::from_csv_bytes("age", b"29;[20,30[;*\n22;[20,30[;*\n43;>=40;*\n\n").unwrap();
         assert_eq!(h.levels(), 3);
         assert_eq!(h.leaf_count(), 3);
         let leaf = h.leaf_code("22").unwrap();

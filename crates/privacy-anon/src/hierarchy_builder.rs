@@ -36,7 +36,11 @@ pub struct IntervalSpec {
 }
 
 /// Builds an interval hierarchy over the distinct numeric `values` of `column`.
-pub fn intervals(column: &str, values: &[String], spec: &IntervalSpec) -> Result<Hierarchy, AnonError> {
+pub fn intervals(
+    column: &str,
+    values: &[String],
+    spec: &IntervalSpec,
+) -> Result<Hierarchy, AnonError> {
     check_interval_spec(column, spec)?;
     let origin = spec.origin.or(spec.bottom).unwrap_or(0.0);
     let mut widths = vec![spec.width];
@@ -184,7 +188,10 @@ mod tests {
     #[test]
     fn prefixes_mask_from_the_right() {
         let h = prefix("zip", &strings(&["02138", "02139", "0214"])).unwrap();
-        assert_eq!(h.rows()[0], strings(&["02138", "0213*", "021**", "02***", "0****", "*****", "*"]));
+        assert_eq!(
+            h.rows()[0],
+            strings(&["02138", "0213*", "021**", "02***", "0****", "*****", "*"])
+        );
         assert_eq!(h.rows()[2][1], "021*");
     }
 }

@@ -78,9 +78,15 @@ impl MetricTables {
                         .map(|label| match metric {
                             Metric::Loss => f64::from(h.leaves_under(level, label)) / leaves as f64,
                             Metric::Precision => {
-                                if h.levels() == 1 { 0.0 } else { level as f64 / height }
+                                if h.levels() == 1 {
+                                    0.0
+                                } else {
+                                    level as f64 / height
+                                }
                             }
-                            Metric::Entropy => f64::from(records_under[label as usize].max(1)).log2(),
+                            Metric::Entropy => {
+                                f64::from(records_under[label as usize].max(1)).log2()
+                            }
                             Metric::Discernibility | Metric::Aecs => 0.0,
                         })
                         .collect()
@@ -91,7 +97,10 @@ impl MetricTables {
                     leaf_counts
                         .iter()
                         .enumerate()
-                        .map(|(leaf, &k)| f64::from(k) * per_level[level][h.generalize(level, leaf as u32) as usize])
+                        .map(|(leaf, &k)| {
+                            f64::from(k)
+                                * per_level[level][h.generalize(level, leaf as u32) as usize]
+                        })
                         .sum()
                 })
                 .collect();
@@ -101,7 +110,11 @@ impl MetricTables {
             });
             offset.push(match metric {
                 Metric::Loss => n / leaves as f64,
-                Metric::Entropy => leaf_counts.iter().filter(|&&k| k > 0).map(|&k| f64::from(k) * f64::from(k).log2()).sum(),
+                Metric::Entropy => leaf_counts
+                    .iter()
+                    .filter(|&&k| k > 0)
+                    .map(|&k| f64::from(k) * f64::from(k).log2())
+                    .sum(),
                 _ => 0.0,
             });
             cost.push(per_level);
@@ -117,7 +130,13 @@ impl MetricTables {
 
     /// The value of the metric for classes `groups` at `levels`, where `kept[c]` says whether
     /// class `c` is released (population-only classes are ignored).
-    pub fn value(&self, groups: &Groups, levels: &[usize], hierarchies: &[&crate::Hierarchy], kept: &[bool]) -> f64 {
+    pub fn value(
+        &self,
+        groups: &Groups,
+        levels: &[usize],
+        hierarchies: &[&crate::Hierarchy],
+        kept: &[bool],
+    ) -> f64 {
         let mut kept_classes = 0u64;
         let mut suppressed = 0u64;
         let mut squares = 0f64;
@@ -157,7 +176,8 @@ impl MetricTables {
             Metric::Discernibility => self.records,
             Metric::Aecs => 1.0_f64.min(self.records),
             _ => {
-                let sums: Vec<f64> = levels.iter().enumerate().map(|(d, &l)| self.bound[d][l]).collect();
+                let sums: Vec<f64> =
+                    levels.iter().enumerate().map(|(d, &l)| self.bound[d][l]).collect();
                 self.combine(&sums)
             }
         }
@@ -173,9 +193,19 @@ impl MetricTables {
         match self.metric {
             Metric::Loss => {
                 let min = self.offset[d];
-                if n - min <= 0.0 { 0.0 } else { ((sum - min) / (n - min)).max(0.0) }
+                if n - min <= 0.0 {
+                    0.0
+                } else {
+                    ((sum - min) / (n - min)).max(0.0)
+                }
             }
-            Metric::Precision => if n == 0.0 { 0.0 } else { sum / n },
+            Metric::Precision => {
+                if n == 0.0 {
+                    0.0
+                } else {
+                    sum / n
+                }
+            }
             Metric::Entropy => sum - self.offset[d],
             Metric::Discernibility | Metric::Aecs => sum,
         }
@@ -185,10 +215,14 @@ impl MetricTables {
         let dims = sums.len().max(1) as f64;
         match self.metric {
             Metric::Loss => {
-                let log_mean: f64 = (0..sums.len()).map(|d| (1.0 + self.normalize(d, sums[d])).ln()).sum::<f64>() / dims;
+                let log_mean: f64 =
+                    (0..sums.len()).map(|d| (1.0 + self.normalize(d, sums[d])).ln()).sum::<f64>()
+                        / dims;
                 log_mean.exp() - 1.0
             }
-            Metric::Precision => (0..sums.len()).map(|d| self.normalize(d, sums[d])).sum::<f64>() / dims,
+            Metric::Precision => {
+                (0..sums.len()).map(|d| self.normalize(d, sums[d])).sum::<f64>() / dims
+            }
             Metric::Entropy => (0..sums.len()).map(|d| self.normalize(d, sums[d])).sum(),
             Metric::Discernibility | Metric::Aecs => 0.0,
         }

@@ -247,10 +247,8 @@ impl CompiledModels {
         let mut class_checks = Vec::new();
         let mut table_checks = Vec::new();
         for model in models {
-            let invalid = |reason: String| AnonError::InvalidModel {
-                model: model.name().into(),
-                reason,
-            };
+            let invalid =
+                |reason: String| AnonError::InvalidModel { model: model.name().into(), reason };
             model.validate().map_err(invalid)?;
             if model.needs_population() && table.population.is_none() {
                 return Err(invalid("needs a population table ([population] in the job)".into()));
@@ -276,13 +274,16 @@ impl CompiledModels {
                 }
                 PrivacyModel::TCloseness { t, distance, .. } => {
                     let column = &table.sensitive[attr_index];
-                    let emd = Emd::new(*distance, &column.hierarchy, &column.codes).map_err(invalid)?;
+                    let emd =
+                        Emd::new(*distance, &column.hierarchy, &column.codes).map_err(invalid)?;
                     class_checks.push(ClassCheck::Closeness { attr: attr_index, t: *t, emd })
                 }
                 PrivacyModel::DeltaPresence { delta_min, delta_max } => {
                     class_checks.push(ClassCheck::Presence { min: *delta_min, max: *delta_max })
                 }
-                PrivacyModel::AverageRisk { max } => table_checks.push(TableCheck::AverageRisk(*max)),
+                PrivacyModel::AverageRisk { max } => {
+                    table_checks.push(TableCheck::AverageRisk(*max))
+                }
                 PrivacyModel::SampleUniqueness { max } => {
                     table_checks.push(TableCheck::Uniqueness(*max))
                 }
@@ -403,7 +404,9 @@ impl Emd {
         q.iter_mut().for_each(|v| *v /= n);
         let rank = if kind == EmdKind::Ordered { ordered_ranks(hierarchy) } else { Vec::new() };
         if kind == EmdKind::Hierarchical && hierarchy.levels() < 2 {
-            return Err("hierarchical distance needs a hierarchy for the sensitive attribute".into());
+            return Err(
+                "hierarchical distance needs a hierarchy for the sensitive attribute".into()
+            );
         }
         let levels = (0..hierarchy.levels()).map(|l| hierarchy.level_map(l).to_vec()).collect();
         let label_counts = (0..hierarchy.levels()).map(|l| hierarchy.label_count(l)).collect();
@@ -499,7 +502,9 @@ fn ordered_ranks(hierarchy: &Hierarchy) -> Vec<u32> {
     let m = hierarchy.leaf_count();
     let mut order: Vec<u32> = (0..m as u32).collect();
     match hierarchy.numeric_leaves() {
-        Some(numbers) => order.sort_by(|&a, &b| numbers[a as usize].total_cmp(&numbers[b as usize])),
+        Some(numbers) => {
+            order.sort_by(|&a, &b| numbers[a as usize].total_cmp(&numbers[b as usize]))
+        }
         None => order.sort_by(|&a, &b| hierarchy.label(0, a).cmp(hierarchy.label(0, b))),
     }
     let mut rank = vec![0u32; m];

@@ -130,7 +130,9 @@ pub fn full_domain(
                 .collect();
             ReleasedColumn {
                 name: column.name.clone(),
-                labels: (0..h.label_count(level) as u32).map(|l| h.label(level, l).to_owned()).collect(),
+                labels: (0..h.label_count(level) as u32)
+                    .map(|l| h.label(level, l).to_owned())
+                    .collect(),
                 info,
                 cells: column.codes.iter().map(|&leaf| h.generalize(level, leaf)).collect(),
                 domain: h.leaf_count() as u32,
@@ -150,7 +152,12 @@ pub fn full_domain(
         columns,
         suppressed,
         transformation: Transformation::FullDomain {
-            levels: table.quasi.iter().map(|c| c.name.clone()).zip(levels.iter().copied()).collect(),
+            levels: table
+                .quasi
+                .iter()
+                .map(|c| c.name.clone())
+                .zip(levels.iter().copied())
+                .collect(),
             optimal,
         },
         population_cells,

@@ -70,7 +70,6 @@ pub struct NodeResult {
 
 /// A search problem: the table, its models and metric, and the suppression limit.
 pub struct Problem<'a> {
-
     hierarchies: Vec<&'a Hierarchy>,
     models: &'a CompiledModels,
     metric: &'a MetricTables,
@@ -126,11 +125,7 @@ impl<'a> Problem<'a> {
             }
             views.clear();
             views.extend(groups.hists.iter().map(|h| h.class(class)));
-            let view = ClassView {
-                count,
-                pcount: pcount.map_or(0, |p| p[class]),
-                hists: &views,
-            };
+            let view = ClassView { count, pcount: pcount.map_or(0, |p| p[class]), hists: &views };
             if !self.models.class_ok(&view) {
                 kept[class] = false;
                 suppressed += u64::from(count);
@@ -171,7 +166,11 @@ impl<'a> Problem<'a> {
                 return suppressed;
             }
         }
-        if self.models.table_ok(records, classes, uniques) { suppressed } else { self.limit + 1 }
+        if self.models.table_ok(records, classes, uniques) {
+            suppressed
+        } else {
+            self.limit + 1
+        }
     }
 
     fn levels_of(&self, index: u64) -> Vec<usize> {
@@ -193,7 +192,8 @@ impl<'a> Problem<'a> {
         }
         let greedy = self.climb(None)?;
         let mut evaluated = greedy.evaluated;
-        let mut best: Option<(u64, NodeResult)> = greedy.found.map(|(levels, r)| (self.index_of(&levels), r));
+        let mut best: Option<(u64, NodeResult)> =
+            greedy.found.map(|(levels, r)| (self.index_of(&levels), r));
         let dominate = self.models.monotone() && self.limit == 0;
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
@@ -242,7 +242,8 @@ impl<'a> Problem<'a> {
             candidates = next_candidates;
         }
         evaluated += visited;
-        let (index, result) = best.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
+        let (index, result) =
+            best.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
         Ok(SearchOutcome {
             levels: self.levels_of(index),
             suppressed: result.suppressed,
@@ -285,9 +286,8 @@ impl<'a> Problem<'a> {
         let deadline = Instant::now() + budget;
         let climb = self.climb(Some(deadline))?;
         let mut evaluated = climb.evaluated;
-        let (mut levels, mut result) = climb
-            .found
-            .ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
+        let (mut levels, mut result) =
+            climb.found.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
         while Instant::now() < deadline {
             let moves = self.local_moves(&levels);
             let scored: Vec<(Vec<usize>, NodeResult)> = moves
