@@ -50,6 +50,8 @@ pub enum MissingPolicy {
     /// level, and costs full information loss. Records with it only share a class with records
     /// that are also `*` in that column, which under-counts class sizes and so errs on the
     /// safe side.
+    // FIXME: this is not the wildcard semantics of Ciglic et al. (a NULL joining any class it
+    // could match); implementing that needs class sizes over compatible records.
     MatchesAnything,
 }
 

@@ -243,8 +243,9 @@ pub fn dense_ids(
             FxHashMap::with_capacity_and_hasher(n.min(1 << 20), Default::default());
         let mut next_firsts = Vec::new();
         let mut next_ids = Vec::with_capacity(n);
+        #[allow(clippy::needless_range_loop)] // `i` is also the item passed to `code`.
         for i in 0..n {
-            let mut key = if first_chunk { 0 } else { u64::from(ids[i]) };
+            let mut key = if first_chunk { 0 } else { u64::from(ids.get(i).copied().unwrap_or(0)) };
             for (k, dim) in (start..d).enumerate() {
                 key |= u64::from(code(i, dim)) << shifts[k];
             }

@@ -76,7 +76,7 @@ fn check_interval_spec(column: &str, spec: &IntervalSpec) -> Result<(), AnonErro
         return Err(invalid("every widening factor must be at least 2"));
     }
     if let (Some(b), Some(t)) = (spec.bottom, spec.top) {
-        if !(b < t) {
+        if b >= t || b.is_nan() || t.is_nan() {
             return Err(invalid("the bottom code must be below the top code"));
         }
     }

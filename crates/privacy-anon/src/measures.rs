@@ -212,6 +212,8 @@ fn risk(count: &[u64], pcount: Option<&[u64]>, threshold: f64, fraction: f64) ->
 /// Zayatz (1991): the number of population uniques, estimated as the sample uniques times the
 /// probability that a sample unique comes from a population unique, with the class-size
 /// distribution of the sample standing in for the population's and hypergeometric sampling.
+// FIXME: Zayatz uses the sample's class sizes for the population's; Pitman's estimator
+// (Hoshino 2001) is more accurate at small sampling fractions and should be offered too.
 pub fn zayatz(count: &[u64], n: u64, fraction: f64) -> f64 {
     let uniques = count.iter().filter(|&&c| c == 1).count() as f64;
     if uniques == 0.0 || n == 0 {

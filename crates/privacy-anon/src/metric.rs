@@ -141,12 +141,12 @@ impl MetricTables {
         let mut suppressed = 0u64;
         let mut squares = 0f64;
         let mut per_dim = vec![0.0; self.cost.len()];
-        for class in 0..groups.len() {
+        for (class, &is_kept) in kept.iter().enumerate().take(groups.len()) {
             let count = groups.count[class];
             if count == 0 {
                 continue;
             }
-            if !kept[class] {
+            if !is_kept {
                 suppressed += u64::from(count);
                 continue;
             }

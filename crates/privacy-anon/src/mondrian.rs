@@ -214,7 +214,7 @@ fn numeric_cut(
     d: usize,
 ) -> Option<Vec<Part>> {
     let mut ranks: Vec<u32> = rows.iter().map(|&r| rank[codes[r as usize] as usize]).collect();
-    let mid = (ranks.len() / 2).saturating_sub(usize::from(ranks.len() % 2 == 0));
+    let mid = (ranks.len() / 2).saturating_sub(usize::from(ranks.len().is_multiple_of(2)));
     let (_, &mut median, _) = ranks.select_nth_unstable(mid);
     let side = |cut: u32| -> (Vec<u32>, Vec<u32>) {
         rows.iter().partition(|&&r| rank[codes[r as usize] as usize] <= cut)

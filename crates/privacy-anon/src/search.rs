@@ -211,7 +211,7 @@ impl<'a> Problem<'a> {
                 .par_iter()
                 .map(|&index| {
                     let levels = self.levels_of(index);
-                    let groups = self.from_predecessor(index, &levels, &frontier);
+                    let groups = self.roll_from_predecessor(index, &levels, &frontier);
                     let (result, _) = self.judge(&groups, &levels);
                     (index, result, groups)
                 })
@@ -264,7 +264,7 @@ impl<'a> Problem<'a> {
     }
 
     /// Rolls `index` up from the computed predecessor with the fewest classes.
-    fn from_predecessor(
+    fn roll_from_predecessor(
         &self,
         index: u64,
         levels: &[usize],
@@ -282,6 +282,8 @@ impl<'a> Problem<'a> {
     }
 
     /// The heuristic search, within `budget`.
+    // FIXME: a local search from one greedy climb can stop in a poor local optimum; restarts
+    // from several climbs (or ARX's genetic algorithm) would find better nodes in the budget.
     pub fn heuristic(&self, budget: Duration) -> Result<SearchOutcome, AnonError> {
         let deadline = Instant::now() + budget;
         let climb = self.climb(Some(deadline))?;
