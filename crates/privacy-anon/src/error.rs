@@ -104,6 +104,9 @@ pub enum AnonError {
         /// The largest lattice the optimal search accepts.
         max: u64,
     },
+    /// The independent re-check of the output found a model violated; nothing was written.
+    #[error("the independent verification found {0} violated on the output; nothing was written")]
+    VerificationFailed(String),
     /// Writing the output table failed.
     #[error("cannot write the output table {path}: {reason}")]
     Output {
@@ -130,6 +133,7 @@ impl AnonError {
             Self::InvalidParameter { .. } => "invalid_parameter",
             Self::NoSolution { .. } => "no_solution",
             Self::LatticeTooLarge { .. } => "lattice_too_large",
+            Self::VerificationFailed(_) => "verification_failed",
             Self::Output { .. } => "output_failure",
         }
     }

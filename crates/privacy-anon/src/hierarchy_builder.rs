@@ -64,13 +64,16 @@ pub fn intervals(
     Hierarchy::from_rows(column, rows)
 }
 
-fn check_interval_spec(column: &str, spec: &IntervalSpec) -> Result<(), AnonError> {
+pub(crate) fn check_interval_spec(column: &str, spec: &IntervalSpec) -> Result<(), AnonError> {
     let invalid = |reason: &str| AnonError::InvalidHierarchy {
         column: column.to_owned(),
         reason: reason.to_owned(),
     };
     if !(spec.width.is_finite() && spec.width > 0.0) {
         return Err(invalid("the interval width must be finite and > 0"));
+    }
+    if [spec.origin, spec.bottom, spec.top].iter().flatten().any(|v| !v.is_finite()) {
+        return Err(invalid("origin, bottom and top must be finite numbers"));
     }
     if spec.factors.iter().any(|&f| f < 2) {
         return Err(invalid("every widening factor must be at least 2"));

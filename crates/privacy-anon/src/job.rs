@@ -267,6 +267,17 @@ impl Job {
                 return Err(invalid(format!("quasi-identifier {:?} needs a hierarchy", a.name)));
             }
         }
+        for model in &self.models {
+            model
+                .validate()
+                .map_err(|reason| invalid(format!("model {}: {reason}", model.name())))?;
+        }
+        for a in &self.attributes {
+            if let Some(HierarchySpec::Built(BuiltHierarchy::Intervals(spec))) = &a.hierarchy {
+                crate::hierarchy_builder::check_interval_spec(&a.name, spec)
+                    .map_err(|e| invalid(e.to_string()))?;
+            }
+        }
         if !self.attributes.iter().any(|a| a.kind == AttributeKind::QuasiIdentifying) {
             return Err(invalid("at least one attribute must be quasi-identifying".into()));
         }
@@ -345,6 +356,10 @@ mod tests {
         assert_eq!(job.models[0], PrivacyModel::KAnonymity { k: 5 });
         let typo = JOB.replace("suppression = 0.04", "supression = 0.04");
         assert!(matches!(Job::parse(&typo, "job.toml"), Err(AnonError::InvalidJob { .. })));
+        let nan = JOB.replace("t = 0.2", "t = nan");
+        assert!(Job::parse(&nan, "j").unwrap_err().to_string().contains("t-closeness"));
+        let width = JOB.replace("width = 5", "width = -1");
+        assert!(matches!(Job::parse(&width, "j"), Err(AnonError::InvalidJob { .. })));
         let no_hierarchy = JOB.replace("hierarchy = \"sex.csv\"", "");
         assert!(Job::parse(&no_hierarchy, "j")
             .unwrap_err()

@@ -83,7 +83,6 @@ pub fn measure(
 ) -> (Utility, Risk) {
     let n = release.rows();
     let pop_rows = release.population_cells.as_ref().map_or(0, |p| p.first().map_or(0, Vec::len));
-    let dims = release.columns.len();
     let bits: Vec<u32> = release.columns.iter().map(|c| bits_for(c.labels.len())).collect();
     // Suppressed records are left out of classes: they get their own id, dropped below.
     let code = |i: usize, d: usize| -> u32 {
@@ -107,7 +106,6 @@ pub fn measure(
     }
     let utility = utility(table, release, &count);
     let risk = risk(&count, (pop_rows > 0).then_some(&pcount[..]), threshold, sampling_fraction);
-    let _ = dims;
     (utility, risk)
 }
 

@@ -168,7 +168,7 @@ impl PrivacyModel {
         matches!(self, Self::DeltaPresence { .. } | Self::KMap { .. })
     }
 
-    fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let ok = match self {
             Self::KAnonymity { k } | Self::KMap { k } => *k >= 1,
             Self::DistinctLDiversity { l, .. } => *l >= 1,

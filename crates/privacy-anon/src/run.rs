@@ -58,12 +58,8 @@ pub fn run_job(job: &Job, audit: &dyn AuditSink, principal: &str) -> Result<RunO
     let (utility, risk) = measure(&table, &release, job.risk.threshold, sampling_fraction);
     let mut output = output_frame(job, &frame, &release, quasi_text)?;
     let report = Report::new(job, &table, &release, search, utility, risk, verification, limit);
-    if !report.verification.models.iter().all(|m| m.satisfied) {
-        return Err(AnonError::InvalidParameter {
-            name: "models".into(),
-            reason: "the independent verification found a model violated; nothing was written"
-                .into(),
-        });
+    if let Some(failed) = report.verification.models.iter().find(|m| !m.satisfied) {
+        return Err(AnonError::VerificationFailed(failed.model.name().to_owned()));
     }
     write_table(&mut output, &job.output.path, job.data.delimiter)?;
     if let Some(path) = &job.output.report {

@@ -34,6 +34,9 @@ use crate::hierarchy::Hierarchy;
 use crate::metric::MetricTables;
 use crate::models::{ClassView, CompiledModels};
 
+/// Improving local moves made before the optimal walk, to tighten its first bound.
+const IMPROVE_STEPS: usize = 4;
+
 /// The largest lattice the optimal search accepts.
 pub const MAX_OPTIMAL_NODES: u64 = 20_000_000;
 
@@ -192,8 +195,17 @@ impl<'a> Problem<'a> {
         }
         let greedy = self.climb(None)?;
         let mut evaluated = greedy.evaluated;
+        // A few improving local moves tighten the first bound, which shrinks the region walked.
+        let greedy = match greedy.found {
+            Some((levels, r)) if self.limit > 0 => {
+                let (levels, r, steps) = self.improve(levels, r, IMPROVE_STEPS, None);
+                evaluated += steps;
+                Some((levels, r))
+            }
+            found => found,
+        };
         let mut best: Option<(u64, NodeResult)> =
-            greedy.found.map(|(levels, r)| (self.index_of(&levels), r));
+            greedy.map(|(levels, r)| (self.index_of(&levels), r));
         let dominate = self.models.monotone() && self.limit == 0;
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
@@ -288,12 +300,39 @@ impl<'a> Problem<'a> {
         let deadline = Instant::now() + budget;
         let climb = self.climb(Some(deadline))?;
         let mut evaluated = climb.evaluated;
-        let (mut levels, mut result) =
+        let (levels, result) =
             climb.found.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
-        while Instant::now() < deadline {
-            let moves = self.local_moves(&levels);
-            let scored: Vec<(Vec<usize>, NodeResult)> = moves
+        let (levels, result, steps) = self.improve(levels, result, usize::MAX, Some(deadline));
+        evaluated += steps;
+        Ok(SearchOutcome {
+            levels,
+            suppressed: result.suppressed,
+            objective: result.objective,
+            optimal: false,
+            lattice_size: self.size,
+            evaluated,
+            pruned: 0,
+        })
+    }
+
+    /// Moves to the best improving neighbour, at most `steps` times or until `deadline`;
+    /// returns the node reached and the number of nodes evaluated.
+    fn improve(
+        &self,
+        mut levels: Vec<usize>,
+        mut result: NodeResult,
+        steps: usize,
+        deadline: Option<Instant>,
+    ) -> (Vec<usize>, NodeResult, u64) {
+        let mut evaluated = 0;
+        for _ in 0..steps {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            let scored: Vec<(Vec<usize>, NodeResult)> = self
+                .local_moves(&levels)
                 .into_par_iter()
+                .filter(|m| self.metric.lower_bound(m) < result.objective)
                 .map(|m| {
                     let groups = self.groups(&m);
                     let (r, _) = self.judge(&groups, &m);
@@ -313,15 +352,7 @@ impl<'a> Problem<'a> {
                 None => break,
             }
         }
-        Ok(SearchOutcome {
-            levels,
-            suppressed: result.suppressed,
-            objective: result.objective,
-            optimal: false,
-            lattice_size: self.size,
-            evaluated,
-            pruned: 0,
-        })
+        (levels, result, evaluated)
     }
 
     /// Specialize one attribute, or specialize one and generalize another.
