@@ -19,6 +19,7 @@ use privacy_dp::{
     NonFinitePolicy, ReadOptions,
 };
 
+mod anonymize;
 mod demo;
 mod output;
 
@@ -48,6 +49,8 @@ enum Command {
     Audit(AuditCommand),
     /// Run the whole path on the bundled Adult census data, in a temporary folder.
     Demo,
+    /// Anonymize a table as a TOML job describes (k-anonymity, l-diversity, t-closeness, ...).
+    Anonymize(anonymize::AnonymizeArgs),
 }
 
 #[derive(Subcommand)]
@@ -253,6 +256,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Demo => {
             demo::run()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Anonymize(args) => {
+            anonymize::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
     }

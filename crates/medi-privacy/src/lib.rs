@@ -10,7 +10,7 @@
 //! | `dp` | `privacy-dp` | `dp` | exact samplers; private count, sum and mean over data frames |
 //! | `budget` | `privacy-budget` | `budget` | the durable SQLite budget ledger |
 //! | `audit` | `privacy-audit` | `audit` | the hash-chained audit log and its verifier |
-//! | `anon` | `privacy-anon` | `anon` | anonymization (not yet implemented) |
+//! | `anon` | `privacy-anon` | `anon` | anonymization: k-anonymity and successors, lattice search, Mondrian, MDAV |
 //! | `mpc` | `privacy-mpc` | `mpc` | secure computation (not yet implemented) |
 //! | `fl` | `privacy-fl` | `fl` | federated learning (not yet implemented) |
 //!

@@ -1,6 +1,52 @@
 //! Anonymization of patient tables.
 //!
-//! **Status: not yet implemented.** This crate will hold k-anonymity, l-diversity and
-//! t-closeness with generalization-hierarchy search, masking, keyed pseudonymization, the
-//! HIPAA Safe Harbor profile and differentially private synthetic data. It exposes nothing yet,
-//! so that nothing can be mistaken for a working anonymizer.
+//! What this crate provides (anonymization by generalization, the `anonymize` job):
+//! - [`encode`]: the data model — column tags, missing-value policies, the dictionary-encoded
+//!   table — and [`hierarchy`] / [`hierarchy_builder`]: generalization hierarchies from CSV or
+//!   built in code (intervals with top/bottom coding, dates, prefix masking).
+//! - [`models`]: k-anonymity, distinct/entropy/recursive l-diversity, t-closeness (equal,
+//!   ordered, hierarchical EMD), δ-presence, k-map, average-risk and sample-uniqueness
+//!   thresholds, each declaring whether it is monotone.
+//! - [`search`]: optimal full-domain generalization with a suppression limit (a bound-pruned,
+//!   parallel lattice walk with roll-up of class statistics, [`groups`]) and a time-bounded
+//!   heuristic; [`metric`]: the utility metrics it optimizes. [`mondrian`] (local recoding)
+//!   and [`mdav`] (microaggregation) are the alternatives, checked against the same models.
+//! - [`release`]: the released table and the explicit suppression flag; [`measures`]: utility
+//!   and risk in one pass; [`verify`]: independent re-checking of the output text;
+//!   [`report`]: the JSON and readable report.
+//! - [`job`] and [`run`]: the TOML job file and the whole `anonymize` run, reported to the
+//!   audit sink as an `AnonymizationRun` event.
+//!
+//! Main design decision: the search never touches strings. Every column is dictionary-encoded
+//! once; a lattice node's classes are rolled up from a more specific node's classes through
+//! integer level maps. The trade-off is memory for the encoded table and the cached classes of
+//! one lattice height.
+
+pub mod encode;
+pub mod error;
+pub mod groups;
+pub mod hierarchy;
+pub mod hierarchy_builder;
+pub mod job;
+pub mod mdav;
+pub mod measures;
+pub mod metric;
+pub mod models;
+pub mod mondrian;
+pub mod release;
+pub mod report;
+pub mod run;
+pub mod search;
+pub mod verify;
+
+pub use encode::{AttributeKind, EncodedColumn, EncodedTable, MissingPolicy};
+pub use error::AnonError;
+pub use hierarchy::Hierarchy;
+pub use job::Job;
+pub use metric::{Metric, MetricTables};
+pub use models::{CompiledModels, EmdKind, PrivacyModel};
+pub use release::{Release, SUPPRESSED_COLUMN};
+pub use report::Report;
+pub use run::{run_job, RunOutcome};
+pub use search::{Problem, SearchOutcome};
+pub use verify::{verify, Verification};
