@@ -46,6 +46,9 @@ pub enum AccountantError {
     /// rather than a wrong one.
     #[error("rényi divergence series did not converge")]
     NotConverged,
+    /// A PLD grid step outside (0, 1], or a tail mass outside (0, 10⁻⁶].
+    #[error("pld discretization must be in (0, 1] and its tail mass in (0, 1e-6]")]
+    InvalidDiscretization,
     /// Calibration found no noise multiplier in its search range that meets the target, or
     /// none is needed (nothing is sampled, or there are no steps).
     #[error("no noise multiplier in the search range meets the target")]

@@ -12,6 +12,7 @@
 //! [`privacy_core::EpsilonAmount`].
 
 mod error;
+pub mod pld;
 pub mod rdp;
 mod special;
 
