@@ -59,6 +59,10 @@ mod error;
 mod ledger;
 mod schema;
 
+pub use accountant::pld::{PldAccountant, PldMechanism};
 pub use accountant::rdp::{AccountantError, RdpAccountant, RdpMechanism};
 pub use error::BudgetError;
-pub use ledger::{ChargeRecord, ChargeState, RefusalRecord, SqliteLedger};
+#[cfg(feature = "postgres")]
+pub use ledger::postgres::PostgresLedger;
+pub use ledger::sqlite::SqliteLedger;
+pub use ledger::{BudgetInfo, BudgetStore, ChargeRecord, ChargeState, HistoryEntry, RefusalRecord};

@@ -192,7 +192,9 @@ mod tests {
         ];
         for (x, expected) in reference {
             let got = normal_sf(x);
-            assert!((got - expected).abs() <= 1e-14 * expected, "Φ̄({x}) = {got}");
+            // Scaling x by 1/√2 rounds once; erfc's relative condition number is about 2x²
+            // (145 at x/√2 = 6), hence 10⁻¹³ rather than a few ulps.
+            assert!((got - expected).abs() <= 1e-13 * expected, "Φ̄({x}) = {got}");
         }
         assert_eq!((normal_sf(f64::INFINITY), normal_sf(f64::NEG_INFINITY)), (0.0, 1.0));
     }
