@@ -9,19 +9,19 @@ use std::path::PathBuf;
 use privacy_budget::{BudgetError, BudgetStore, SqliteLedger};
 use privacy_core::{ChargeRequest, CoreError, DeltaAmount, EpsilonAmount, PrivacyCost};
 
-pub fn eps(text: &str) -> EpsilonAmount {
+pub(crate) fn eps(text: &str) -> EpsilonAmount {
     EpsilonAmount::parse_decimal(text).unwrap()
 }
 
-pub fn delta(text: &str) -> DeltaAmount {
+pub(crate) fn delta(text: &str) -> DeltaAmount {
     DeltaAmount::parse_decimal(text).unwrap()
 }
 
-pub fn cost(epsilon: &str, d: &str) -> PrivacyCost {
+pub(crate) fn cost(epsilon: &str, d: &str) -> PrivacyCost {
     PrivacyCost { epsilon: eps(epsilon), delta: delta(d) }
 }
 
-pub fn request(dataset: &str, cost: PrivacyCost) -> ChargeRequest {
+pub(crate) fn request(dataset: &str, cost: PrivacyCost) -> ChargeRequest {
     ChargeRequest {
         dataset: dataset.to_owned(),
         principal: "analyst".to_owned(),
@@ -30,13 +30,13 @@ pub fn request(dataset: &str, cost: PrivacyCost) -> ChargeRequest {
     }
 }
 
-pub fn is_budget_exceeded(err: &BudgetError) -> bool {
+pub(crate) fn is_budget_exceeded(err: &BudgetError) -> bool {
     matches!(err, BudgetError::Core(CoreError::BudgetExceeded { .. }))
 }
 
 /// Where a backend's data lives, so that more connections (threads, processes) can be opened.
 #[derive(Clone, Debug)]
-pub enum Location {
+pub(crate) enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),
     /// A PostgreSQL URL whose connections use one schema of their own.
@@ -45,7 +45,7 @@ pub enum Location {
 
 impl Location {
     /// A new connection to the ledger.
-    pub fn open(&self) -> Box<dyn BudgetStore> {
+    pub(crate) fn open(&self) -> Box<dyn BudgetStore> {
         match self {
             Self::Sqlite(path) => Box::new(SqliteLedger::open(path).unwrap()),
             #[cfg(feature = "postgres")]
@@ -56,14 +56,14 @@ impl Location {
     }
 
     /// The command-line form, for worker processes: `sqlite:PATH` or `postgres:URL`.
-    pub fn to_arg(&self) -> String {
+    pub(crate) fn to_arg(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite:{}", path.display()),
             Self::Postgres(url) => format!("postgres:{url}"),
         }
     }
 
-    pub fn from_arg(arg: &str) -> Self {
+    pub(crate) fn from_arg(arg: &str) -> Self {
         match arg.split_once(':') {
             Some(("sqlite", path)) => Self::Sqlite(PathBuf::from(path)),
             Some(("postgres", url)) => Self::Postgres(url.to_owned()),
@@ -73,26 +73,26 @@ impl Location {
 }
 
 /// A fresh, empty ledger; the guard keeps its storage alive.
-pub struct Fresh {
-    pub location: Location,
+pub(crate) struct Fresh {
+    pub(crate) location: Location,
     _dir: Option<tempfile::TempDir>,
 }
 
-pub fn fresh_sqlite() -> Fresh {
+pub(crate) fn fresh_sqlite() -> Fresh {
     let dir = tempfile::tempdir().unwrap();
     let location = Location::Sqlite(dir.path().join("ledger.db"));
     Fresh { location, _dir: Some(dir) }
 }
 
 /// The environment variable naming the test database.
-pub const POSTGRES_URL: &str = "MEDI_PRIVACY_TEST_POSTGRES_URL";
+pub(crate) const POSTGRES_URL: &str = "MEDI_PRIVACY_TEST_POSTGRES_URL";
 /// Set (as CI does) to make a missing URL a failure instead of a skip.
-pub const POSTGRES_REQUIRED: &str = "MEDI_PRIVACY_REQUIRE_POSTGRES";
+pub(crate) const POSTGRES_REQUIRED: &str = "MEDI_PRIVACY_REQUIRE_POSTGRES";
 
 /// A fresh schema in the test database, or `None` (with a note) when no URL is set locally.
 /// Panics when `MEDI_PRIVACY_REQUIRE_POSTGRES` is set and the URL is not, so CI cannot skip.
 #[cfg(feature = "postgres")]
-pub fn fresh_postgres(name: &str) -> Option<Fresh> {
+pub(crate) fn fresh_postgres(name: &str) -> Option<Fresh> {
     let Ok(url) = std::env::var(POSTGRES_URL) else {
         assert!(
             std::env::var_os(POSTGRES_REQUIRED).is_none(),
