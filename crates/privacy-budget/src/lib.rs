@@ -55,6 +55,7 @@
 //! lack, so the ledger file belongs on a local disk.
 
 pub mod accountant;
+pub mod allocation;
 mod error;
 mod ledger;
 mod schema;

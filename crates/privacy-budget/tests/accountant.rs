@@ -492,3 +492,193 @@ mod pld {
         }
     }
 }
+
+mod composition_and_adaptive {
+    //! Composition theorems, zCDP, subsampling without replacement, filters, odometers and
+    //! allocation strategies.
+
+    use privacy_budget::accountant::composition::{
+        advanced, advanced_heterogeneous, basic, kairouz_closed_form, optimal_homogeneous,
+    };
+    use privacy_budget::accountant::filter::{
+        AdvancedFilter, BasicFilter, RenyiFilter, ZcdpFilter,
+    };
+    use privacy_budget::accountant::odometer::ZcdpOdometer;
+    use privacy_budget::accountant::rdp::{OrderGrid, RdpMechanism};
+    use privacy_budget::accountant::zcdp::{zcdp_epsilon, ZcdpAccountant, ZcdpConversion};
+    use privacy_budget::accountant::AccountantError;
+    use privacy_budget::allocation::{split_by_accuracy, split_equal, ErrorModel};
+    use privacy_core::{DeltaAmount, EpsilonAmount, PrivacyCost};
+    use proptest::prelude::*;
+
+    #[test]
+    fn optimal_composition_is_below_the_closed_forms_and_basic_composition() {
+        for (epsilon, k) in [(0.1, 10u64), (0.05, 1_000), (0.5, 50), (1.0, 3)] {
+            let delta = 1e-6;
+            let exact = optimal_homogeneous(epsilon, 0.0, k, delta).unwrap();
+            let (kov, _) = kairouz_closed_form(epsilon, 0.0, k, delta).unwrap();
+            let (drv, _) = advanced(epsilon, 0.0, k, delta).unwrap();
+            let (sum, _) = basic(&vec![(epsilon, 0.0); k as usize]).unwrap();
+            assert!(exact <= kov + 1e-9 && kov <= sum + 1e-9, "ε={epsilon} k={k}: {exact} {kov}");
+            assert!(exact <= drv + 1e-9, "ε={epsilon} k={k}: {exact} > {drv}");
+        }
+        // With δ > 0 per mechanism, a target below 1 − (1−δ)^k cannot be met.
+        assert_eq!(optimal_homogeneous(0.1, 1e-3, 10, 1e-3), Err(AccountantError::DeltaOutOfRange));
+        let (e, d) = advanced_heterogeneous(&[(0.1, 1e-7), (0.2, 0.0)], 1e-6).unwrap();
+        assert!(e > 0.0 && (d - 1.1e-6).abs() < 1e-18);
+    }
+
+    #[test]
+    fn optimal_composition_of_many_steps_matches_a_direct_binomial_sum() {
+        // k = 2 at ε: losses 2ε, 0, −2ε with P-masses e^(2ε)/(1+e^ε)², 2e^ε/(1+e^ε)², 1/(1+e^ε)².
+        let epsilon: f64 = 0.3;
+        let result = optimal_homogeneous(epsilon, 0.0, 2, 1e-3).unwrap();
+        let norm = (1.0 + epsilon.exp()).powi(2);
+        let delta_at = |e: f64| {
+            ((2.0 * epsilon).exp() - e.exp()).max(0.0) / norm
+                + (2.0 * epsilon.exp() - e.exp() * 2.0 * epsilon.exp()).max(0.0) / norm
+        };
+        assert!((delta_at(result) - 1e-3).abs() < 1e-12, "{result}");
+    }
+
+    #[test]
+    fn zcdp_composes_by_adding_rho() {
+        let mut zcdp = ZcdpAccountant::new();
+        zcdp.compose_gaussian(2.0, 8).unwrap();
+        zcdp.compose_pure(0.5).unwrap();
+        assert!((zcdp.rho() - (1.0 + 0.125)).abs() < 1e-15);
+        let bs = zcdp.epsilon(1e-5, ZcdpConversion::BunSteinke2016).unwrap();
+        assert!((bs - (1.125 + 2.0 * (1.125 * (1e5f64).ln()).sqrt())).abs() < 1e-12);
+        assert!(zcdp.epsilon(1e-5, ZcdpConversion::default()).unwrap() < bs);
+        assert_eq!(zcdp_epsilon(0.0, 1e-5, ZcdpConversion::default()).unwrap(), 0.0);
+        assert_eq!(zcdp.compose_rho(f64::NAN), Err(AccountantError::NonFinite { name: "rho" }));
+    }
+
+    #[test]
+    fn subsampling_without_replacement_lies_between_nothing_and_the_full_mechanism() {
+        let grid = OrderGrid::new(vec![1.5, 2.0, 3.0, 8.0, 32.0]).unwrap();
+        for base in [
+            RdpMechanism::gaussian(1.0).unwrap(),
+            RdpMechanism::laplace(1.0).unwrap(),
+            RdpMechanism::randomized_response(0.75).unwrap(),
+        ] {
+            let full = base.curve(&grid).unwrap();
+            let none = RdpMechanism::sampled_without_replacement(base, 0.0).unwrap();
+            assert!(none.curve(&grid).unwrap().values().iter().all(|v| *v == 0.0));
+            let all = RdpMechanism::sampled_without_replacement(base, 1.0).unwrap();
+            assert_eq!(all.curve(&grid).unwrap(), full);
+            let mut previous = vec![0.0; 5];
+            for rate in [0.001, 0.01, 0.1] {
+                let sampled = RdpMechanism::sampled_without_replacement(base, rate).unwrap();
+                let values = sampled.curve(&grid).unwrap().values().to_vec();
+                for (v, p) in values.iter().zip(&previous) {
+                    assert!(v.is_finite() && *v >= *p, "{base:?} {rate}: {values:?}");
+                }
+                previous = values;
+            }
+            let poisson = RdpMechanism::poisson_sampled(base, 0.01).unwrap();
+            assert!(poisson
+                .curve(&grid)
+                .unwrap()
+                .values()
+                .iter()
+                .all(|v| v.is_finite() && *v >= 0.0));
+            assert_eq!(
+                RdpMechanism::poisson_sampled(poisson, 0.5),
+                Err(AccountantError::UnsupportedSubsampling)
+            );
+        }
+    }
+
+    #[test]
+    fn odometer_readings_never_fall_and_filters_refuse_invalid_targets() {
+        let mut odometer = ZcdpOdometer::new(1e-6, 1e-3).unwrap();
+        let first = odometer.reading();
+        odometer.record_rho(0.5).unwrap();
+        assert!(odometer.reading() > first);
+        assert_eq!(
+            BasicFilter::new(f64::NAN, 0.0),
+            Err(AccountantError::NonFinite { name: "epsilon" })
+        );
+        assert_eq!(AdvancedFilter::new(1.0, 1e-6, 1e-5), Err(AccountantError::DeltaOutOfRange));
+        assert_eq!(ZcdpFilter::new(-1.0), Err(AccountantError::NonPositiveEpsilon));
+    }
+
+    #[test]
+    fn k_equal_shares_allow_exactly_k_spends() {
+        let total = PrivacyCost {
+            epsilon: EpsilonAmount::parse_decimal("1").unwrap(),
+            delta: DeltaAmount::parse_decimal("1e-6").unwrap(),
+        };
+        for k in [1usize, 3, 7, 1000] {
+            let shares = split_equal(total, k).unwrap();
+            let sum = shares.iter().try_fold(PrivacyCost::ZERO, |a, s| a.checked_add(*s)).unwrap();
+            assert_eq!((shares.len(), sum), (k, total));
+        }
+    }
+
+    #[test]
+    fn accuracy_allocation_equalises_the_ratio_to_each_target() {
+        // Laplace counts: 95% half-width 3/ε; a sum with sensitivity 100: 300/ε.
+        let count = |e: f64| 3.0 / e;
+        let sum = |e: f64| 300.0 / e;
+        let total = PrivacyCost {
+            epsilon: EpsilonAmount::parse_decimal("1").unwrap(),
+            delta: DeltaAmount::ZERO,
+        };
+        let queries: [(&dyn ErrorModel, f64); 2] = [(&count, 10.0), (&sum, 500.0)];
+        let result = split_by_accuracy(total, &queries).unwrap();
+        let e: Vec<f64> = result.shares.iter().map(|s| s.epsilon.to_f64()).collect();
+        assert_eq!(
+            result.shares[0].epsilon.checked_add(result.shares[1].epsilon).unwrap(),
+            total.epsilon
+        );
+        // Both reach the same fraction of their target, and it is below 1 (both met).
+        let ratios = [count(e[0]) / 10.0, sum(e[1]) / 500.0];
+        assert!((ratios[0] - ratios[1]).abs() < 1e-6 * ratios[0], "{ratios:?}");
+        assert!(result.ratio < 1.0 && (result.ratio - ratios[0]).abs() < 1e-6, "{result:?}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn filters_never_accept_past_their_budget(
+            requests in proptest::collection::vec((0.0f64..0.3, 0.0f64..1e-7), 1..200),
+        ) {
+            let mut basic = BasicFilter::new(1.0, 1e-6).unwrap();
+            let mut advanced = AdvancedFilter::new(1.0, 1e-6, 5e-7).unwrap();
+            let mut renyi = RenyiFilter::new(16.0, 2.0, 1e-6).unwrap();
+            let (mut sum, mut squares, mut deltas, mut rdp) = (0.0, 0.0, 0.0, 0.0);
+            for (e, d) in requests {
+                if basic.try_spend(e, d).unwrap() {
+                    sum += e;
+                }
+                if advanced.try_spend(e, d).unwrap() {
+                    squares += e * e;
+                    deltas += d;
+                }
+                let curve = 16.0 * e * e / 2.0;
+                if renyi.try_spend(curve).unwrap() {
+                    rdp += curve;
+                }
+            }
+            prop_assert!(sum <= 1.0 + 1e-12);
+            prop_assert!(squares / 2.0 + (2.0 * (2e6f64).ln() * squares).sqrt() <= 1.0 + 1e-12);
+            prop_assert!(deltas <= 5e-7 + 1e-18);
+            let converted = rdp + (-1.0 / 16.0f64).ln_1p() - ((1e-6f64).ln() + 16f64.ln()) / 15.0;
+            prop_assert!(converted <= 2.0 + 1e-9, "{}", converted);
+        }
+
+        #[test]
+        fn optimal_composition_is_monotone(
+            epsilon in 0.01f64..1.0, k in 1u64..300, extra in 1u64..100,
+            delta in 1e-10f64..1e-3,
+        ) {
+            let base = optimal_homogeneous(epsilon, 0.0, k, delta).unwrap();
+            prop_assert!(base >= 0.0 && base <= k as f64 * epsilon + 1e-9);
+            prop_assert!(optimal_homogeneous(epsilon, 0.0, k + extra, delta).unwrap() >= base - 1e-9);
+            prop_assert!(optimal_homogeneous(epsilon, 0.0, k, delta * 2.0).unwrap() <= base + 1e-9);
+        }
+    }
+}

@@ -38,6 +38,8 @@ use rustfft::num_complex::Complex64;
 use rustfft::FftPlanner;
 
 use super::pair::{Direction, PldMechanism, Tails};
+use super::MAX_GRID_POINTS;
+use crate::accountant::AccountantError;
 
 /// A discretized privacy-loss distribution: masses at (offset + i)·h and a mass at +∞.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,11 +62,14 @@ pub(crate) fn discretize(
     direction: Direction,
     h: f64,
     tail: f64,
-) -> Discretized {
+) -> Result<Discretized, AccountantError> {
     let (lo, hi) = mechanism.loss_range(direction, tail);
+    if !((hi - lo) / h <= MAX_GRID_POINTS as f64) {
+        return Err(AccountantError::GridTooLarge);
+    }
     let first = (lo / h).floor() as i64;
     let last = ((hi / h).ceil() as i64).max(first + 1);
-    let points = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
+    let points = usize::try_from(last - first + 1).map_err(|_| AccountantError::GridTooLarge)?;
     let tails: Vec<Tails> =
         (first..=last).map(|j| mechanism.tails(direction, j as f64 * h)).collect();
     let mut upper = vec![0.0; points];
@@ -87,10 +92,10 @@ pub(crate) fn discretize(
     // Above ε_n: Q-mass at ratio e^(ε_n) stays finite, the rest of P goes to +∞.
     let at_top = (top_loss.exp() * top.q_above).min(top.p_above);
     upper[points - 1] += at_top;
-    Discretized {
+    Ok(Discretized {
         upper: GridPld { offset: first, masses: upper, infinity: top.p_above - at_top },
         lower: GridPld { offset: first, masses: lower, infinity: 0.0 },
-    }
+    })
 }
 
 /// P(I) and Q(I) for I = (ℓ_j, ℓ_{j+1}], each as the difference of whichever tail is smaller,
@@ -166,7 +171,11 @@ fn ln_mgf(pld: &GridPld, lambda: f64, h: f64) -> f64 {
 
 /// Composes `parts` (each a distribution and its number of steps) on grid step `h`, keeping a
 /// window whose outside tails hold at most `tail` each.
-pub(crate) fn compose(parts: &[(&GridPld, u64)], h: f64, tail: f64) -> Composed {
+pub(crate) fn compose(
+    parts: &[(&GridPld, u64)],
+    h: f64,
+    tail: f64,
+) -> Result<Composed, AccountantError> {
     let mut ln_finite = 0.0;
     for (pld, steps) in parts {
         ln_finite += *steps as f64 * (-pld.infinity).ln_1p();
@@ -181,12 +190,15 @@ pub(crate) fn compose(parts: &[(&GridPld, u64)], h: f64, tail: f64) -> Composed 
     let (high, above) = window_edge(parts, h, tail, 1.0, full_high);
     let widest = parts.iter().map(|(p, _)| p.masses.len()).max().unwrap_or(1);
     let window = usize::try_from(high - low + 1).unwrap_or(usize::MAX);
+    if window > MAX_GRID_POINTS {
+        return Err(AccountantError::GridTooLarge);
+    }
     let n = fft_length(window.max(widest));
     let masses = circular_composition(parts, n);
     // masses[r] holds every absolute index ≡ r + full_low (mod n); rotate to start at `low`.
     let shift = (low - full_low).rem_euclid(n as i64) as usize;
     let rotated = masses[shift..].iter().chain(&masses[..shift]).map(|m| m.max(0.0)).collect();
-    Composed { offset: low, masses: rotated, infinity, outside: (below, above) }
+    Ok(Composed { offset: low, masses: rotated, infinity, outside: (below, above) })
 }
 
 /// The window edge on one side (`sign` −1: lower, +1: upper) and a bound on the mass beyond it.
@@ -301,7 +313,7 @@ mod tests {
     fn discretization_keeps_all_the_mass() {
         let mechanism = PldMechanism::sampled_gaussian(1.1, 0.01).unwrap();
         for direction in [Direction::Remove, Direction::Add] {
-            let d = discretize(&mechanism, direction, 1e-3, 1e-15);
+            let d = discretize(&mechanism, direction, 1e-3, 1e-15).unwrap();
             let total: f64 = d.upper.masses.iter().sum::<f64>() + d.upper.infinity;
             assert!((total - 1.0).abs() < 1e-12, "{total}");
             let lower: f64 = d.lower.masses.iter().sum();
