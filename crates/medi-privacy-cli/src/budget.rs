@@ -17,7 +17,7 @@ use privacy_audit::AuditLog;
 use privacy_budget::accountant::pld::{self, PldAccountant, PldMechanism, PldOptions};
 use privacy_budget::accountant::rdp::{calibrate_sampled_gaussian, OrderGrid, RdpAccountant};
 use privacy_budget::allocation::{split_equal, split_weighted};
-use privacy_budget::{BudgetStore, SqliteLedger};
+use privacy_budget::SqliteLedger;
 use privacy_core::{AuditEvent, AuditEventKind, AuditSink, PrivacyCost};
 use serde_json::{json, Value};
 

@@ -95,7 +95,9 @@ fn allocation_hands_budget_down_and_refuses_more_than_is_left() {
     let kinds: Vec<String> = std::fs::read_to_string(&audit)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["event"]["kind"].as_str().unwrap().to_owned()
+        })
         .collect();
     assert_eq!(kinds, ["budget_allocation", "budget_allocation", "refusal"]);
     // `show` keeps its JSON shape and reports the allocation as a charge of the parent.

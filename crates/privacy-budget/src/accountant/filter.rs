@@ -192,7 +192,7 @@ impl RenyiFilter {
         check_epsilon(epsilon, "epsilon")?;
         check_delta(delta, false)?;
         let budget = epsilon - (-1.0 / order).ln_1p() + (delta.ln() + order.ln()) / (order - 1.0);
-        if !(budget > 0.0) {
+        if budget.is_nan() || budget <= 0.0 {
             return Err(AccountantError::CalibrationOutOfRange);
         }
         Ok(Self { order, budget, spent: 0.0 })

@@ -64,7 +64,8 @@ pub(crate) fn discretize(
     tail: f64,
 ) -> Result<Discretized, AccountantError> {
     let (lo, hi) = mechanism.loss_range(direction, tail);
-    if !((hi - lo) / h <= MAX_GRID_POINTS as f64) {
+    let width = (hi - lo) / h;
+    if width.is_nan() || width > MAX_GRID_POINTS as f64 {
         return Err(AccountantError::GridTooLarge);
     }
     let first = (lo / h).floor() as i64;
