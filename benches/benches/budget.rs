@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use privacy_budget::accountant::pld::{PldAccountant, PldMechanism, PldOptions};
-use privacy_budget::{BudgetStore, RdpAccountant, RdpMechanism, SqliteLedger};
+use privacy_budget::{RdpAccountant, RdpMechanism, SqliteLedger};
 use privacy_core::{BudgetLedger, ChargeDetails, ChargeRequest, EpsilonAmount, PrivacyCost};
 
 const SIGMA: f64 = 1.1;

@@ -32,7 +32,7 @@ mod suite {
         ledger
     }
 
-    pub fn k_charges_of_a_kth_exhaust_the_budget(at: &Location) {
+    pub(super) fn k_charges_of_a_kth_exhaust_the_budget(at: &Location) {
         let total = cost("1", "1e-5");
         let ledger = ledger_with(at, total);
         let k = 7;
@@ -50,7 +50,7 @@ mod suite {
         assert!(is_budget_exceeded(&err.unwrap_err()));
     }
 
-    pub fn a_tenth_and_a_fifth_of_three_tenths_is_exactly_all_of_it(at: &Location) {
+    pub(super) fn a_tenth_and_a_fifth_of_three_tenths_is_exactly_all_of_it(at: &Location) {
         let ledger = ledger_with(at, cost("0.3", "0"));
         for part in ["0.1", "0.2"] {
             let granted = ledger.reserve(&request("icu", cost(part, "0"))).unwrap();
@@ -65,13 +65,13 @@ mod suite {
         ));
     }
 
-    pub fn a_delta_overrun_is_refused_even_when_epsilon_fits(at: &Location) {
+    pub(super) fn a_delta_overrun_is_refused_even_when_epsilon_fits(at: &Location) {
         let ledger = ledger_with(at, cost("1", "1e-6"));
         let err = ledger.reserve(&request("icu", cost("0.1", "2e-6"))).unwrap_err();
         assert!(matches!(err, CoreError::BudgetExceeded { .. }), "{err}");
     }
 
-    pub fn a_refusal_is_recorded_with_what_was_asked_and_what_was_left(at: &Location) {
+    pub(super) fn a_refusal_is_recorded_with_what_was_asked_and_what_was_left(at: &Location) {
         let ledger = ledger_with(at, cost("0.5", "0"));
         let granted = ledger.reserve(&request("icu", cost("0.3", "0"))).unwrap();
         ledger.commit(granted).unwrap();
@@ -99,7 +99,7 @@ mod suite {
         assert_eq!(ledger.status("icu").unwrap().spent, cost("0.3", "0"));
     }
 
-    pub fn cancel_returns_the_budget_and_commit_keeps_it(at: &Location) {
+    pub(super) fn cancel_returns_the_budget_and_commit_keeps_it(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let first = ledger.reserve(&request("icu", cost("0.4", "0"))).unwrap();
         let second = ledger.reserve(&request("icu", cost("0.6", "0"))).unwrap();
@@ -113,7 +113,7 @@ mod suite {
         ledger.check_consistency().unwrap();
     }
 
-    pub fn only_a_reserved_charge_can_be_committed_or_cancelled(at: &Location) {
+    pub(super) fn only_a_reserved_charge_can_be_committed_or_cancelled(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let granted = ledger.reserve(&request("icu", cost("0.1", "0"))).unwrap();
         let forged =
@@ -138,7 +138,7 @@ mod suite {
         ledger.check_consistency().unwrap();
     }
 
-    pub fn an_unknown_dataset_is_reported_as_such(at: &Location) {
+    pub(super) fn an_unknown_dataset_is_reported_as_such(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let unknown = |err: BudgetError| matches!(err, BudgetError::Core(CoreError::UnknownDataset(name)) if name == "oncology");
         let err =
@@ -153,14 +153,14 @@ mod suite {
         ));
     }
 
-    pub fn an_existing_budget_is_never_replaced(at: &Location) {
+    pub(super) fn an_existing_budget_is_never_replaced(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let err = ledger.create_budget("icu", cost("100", "0")).unwrap_err();
         assert!(matches!(&err, BudgetError::DatasetExists(name) if name == "icu"), "{err}");
         assert_eq!(ledger.status("icu").unwrap().total, cost("1", "0"));
     }
 
-    pub fn invalid_budgets_and_charges_are_refused_and_change_nothing(at: &Location) {
+    pub(super) fn invalid_budgets_and_charges_are_refused_and_change_nothing(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let invalid = |result: Result<(), BudgetError>, param: &str| {
             matches!(result, Err(BudgetError::Core(CoreError::InvalidParameter { name, .. }))
@@ -190,7 +190,7 @@ mod suite {
         assert_eq!(ledger.history("icu", None).unwrap().len(), 1, "only the creation");
     }
 
-    pub fn children_never_spend_more_than_their_parent_has_left(at: &Location) {
+    pub(super) fn children_never_spend_more_than_their_parent_has_left(at: &Location) {
         let ledger = at.open();
         ledger.create_budget("hospital", cost("10", "1e-5")).unwrap();
         let projects =
@@ -232,7 +232,7 @@ mod suite {
         ledger.check_consistency().unwrap();
     }
 
-    pub fn the_history_records_every_change_with_mechanism_and_parameters(at: &Location) {
+    pub(super) fn the_history_records_every_change_with_mechanism_and_parameters(at: &Location) {
         let ledger = ledger_with(at, cost("1", "1e-6"));
         let details = ChargeDetails {
             mechanism: "sampled_gaussian".into(),
@@ -266,7 +266,7 @@ mod suite {
         assert_eq!(ledger.history("icu/a", None).unwrap()[0].parameters, "parent=icu");
     }
 
-    pub fn a_batch_decides_like_reservations_one_after_another(at: &Location) {
+    pub(super) fn a_batch_decides_like_reservations_one_after_another(at: &Location) {
         let ledger = ledger_with(at, cost("1", "0"));
         let none = ChargeDetails::default();
         let batch: Vec<(ChargeRequest, ChargeDetails)> = ["0.4", "0.5", "0.3", "0.1", "0"]
@@ -302,7 +302,7 @@ mod suite {
         }
     }
 
-    pub fn charges_and_allocations_are_reported_to_the_audit_sink(at: &Location) {
+    pub(super) fn charges_and_allocations_are_reported_to_the_audit_sink(at: &Location) {
         let recorder = Arc::new(Recorder::default());
         let ledger: Box<dyn BudgetStore> = match at {
             Location::Sqlite(path) => {
@@ -376,7 +376,7 @@ mod suite {
         handles.into_iter().map(|h| h.join().unwrap()).filter(|&won| won).count()
     }
 
-    pub fn concurrent_connections_never_overspend(at: &Location) {
+    pub(super) fn concurrent_connections_never_overspend(at: &Location) {
         let ledger = ledger_with(at, cost("0.5", "0"));
         let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let watcher = {
