@@ -328,7 +328,9 @@ mod tests {
         for needed in [1usize, 2, 3, 5, 100, 1000, 65_537, 200_000] {
             let n = fft_length(needed);
             assert!(n >= needed);
-            assert!(n == n.next_power_of_two() || (n.is_multiple_of(3) && (n / 3).is_power_of_two()));
+            assert!(
+                n == n.next_power_of_two() || (n.is_multiple_of(3) && (n / 3).is_power_of_two())
+            );
         }
     }
 }
