@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::{analyze, budget_init, output, AnalyzeArgs};
+use crate::{analyze, budget, output, AnalyzeArgs};
 
 /// The bundled data set.
 const ADULT_CSV: &[u8] = include_bytes!("../../../data/adult/adult.csv");
@@ -25,7 +25,7 @@ pub(crate) fn run() -> Result<()> {
     );
 
     println!("1. give dataset \"adult\" a total budget of ε = 1:");
-    budget_init(&ledger, "adult", "1", "0", Some(&audit_log))?;
+    budget::init(&ledger, "adult", "1", "0", Some(&audit_log))?;
 
     println!("\n2. release a count, the mean age and the total age, spending ε = 0.6 (0.2 each):");
     let queries = ["count()", "mean(age, 17, 90)", "sum(age, 17, 90)"];
@@ -48,7 +48,7 @@ pub(crate) fn run() -> Result<()> {
     }
 
     println!("\n4. the ledger:");
-    output::budget_show(&privacy_budget::SqliteLedger::open(&ledger)?, "adult", false)?;
+    budget::show(&privacy_budget::SqliteLedger::open(&ledger)?, "adult", false)?;
 
     println!("\n5. verify the audit log ({}):", audit_log.display());
     output::audit_verify(&audit_log, false)?;

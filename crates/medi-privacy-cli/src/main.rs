@@ -20,6 +20,7 @@ use privacy_dp::{
 };
 
 mod anonymize;
+mod budget;
 mod demo;
 mod output;
 
@@ -39,9 +40,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create or inspect a dataset's privacy budget.
+    /// Create, allocate, inspect and plan privacy budgets.
     #[command(subcommand)]
-    Budget(BudgetCommand),
+    Budget(budget::BudgetCommand),
     /// Release differentially private statistics of a CSV or Parquet file.
     Analyze(AnalyzeArgs),
     /// Check the audit log.
@@ -51,40 +52,6 @@ enum Command {
     Demo,
     /// Anonymize a table as a TOML job describes (k-anonymity, l-diversity, t-closeness, ...).
     Anonymize(anonymize::AnonymizeArgs),
-}
-
-#[derive(Subcommand)]
-enum BudgetCommand {
-    /// Give a dataset its total privacy budget.
-    Init {
-        /// The ledger file (SQLite).
-        #[arg(long, default_value = DEFAULT_LEDGER)]
-        ledger: PathBuf,
-        /// The dataset's name.
-        #[arg(long)]
-        dataset: String,
-        /// Total ε, a decimal such as 1 or 0.5.
-        #[arg(long)]
-        epsilon: String,
-        /// Total δ, in [0, 1).
-        #[arg(long, default_value = "0")]
-        delta: String,
-        /// Append a budget-created entry to this audit log.
-        #[arg(long)]
-        audit_log: Option<PathBuf>,
-    },
-    /// Show a dataset's budget and every charge against it.
-    Show {
-        /// The ledger file (SQLite).
-        #[arg(long, default_value = DEFAULT_LEDGER)]
-        ledger: PathBuf,
-        /// The dataset's name.
-        #[arg(long)]
-        dataset: String,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 #[derive(Subcommand)]
@@ -200,7 +167,7 @@ fn quiet_contained_parser_panics() {
 
 /// The error and its causes, `: `-separated, leaving out a cause whose text the message before
 /// it already contains (many library errors repeat their source in their own message).
-fn error_chain(error: &anyhow::Error) -> String {
+pub(crate) fn error_chain(error: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in error.chain() {
         let text = cause.to_string();
@@ -216,7 +183,7 @@ fn error_chain(error: &anyhow::Error) -> String {
 
 /// Refuses an empty name or one with control characters (a newline in a principal could forge
 /// lines in `budget show`).
-fn check_name(what: &str, name: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(anyhow!("the {what} name must be non-empty and free of control characters"));
     }
@@ -225,7 +192,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 
 /// Opens an existing ledger; only `budget init` creates one, so a mistyped path is an error
 /// rather than a new, empty ledger.
-fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
+pub(crate) fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
     if !path.is_file() {
         return Err(anyhow!(
             "no ledger at {}; create one with `medi-privacy budget init --ledger {} ...`",
@@ -238,12 +205,8 @@ fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
 
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Budget(BudgetCommand::Init { ledger, dataset, epsilon, delta, audit_log }) => {
-            budget_init(&ledger, &dataset, &epsilon, &delta, audit_log.as_deref())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Budget(BudgetCommand::Show { ledger, dataset, json }) => {
-            output::budget_show(&open_existing_ledger(&ledger)?, &dataset, json)?;
+        Command::Budget(command) => {
+            budget::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => {
@@ -278,45 +241,7 @@ pub(crate) fn parse_cost(epsilon: &str, delta: &str) -> Result<PrivacyCost> {
     Ok(PrivacyCost { epsilon, delta })
 }
 
-pub(crate) fn budget_init(
-    ledger: &Path,
-    dataset: &str,
-    epsilon: &str,
-    delta: &str,
-    audit_log: Option<&Path>,
-) -> Result<()> {
-    // The log is opened (and verified) first, so a damaged log stops the creation.
-    let audit = audit_log.map(AuditLog::open).transpose()?;
-    let created = check_name("dataset", dataset)
-        .and_then(|()| parse_cost(epsilon, delta))
-        .and_then(|total| {
-            SqliteLedger::open(ledger)?.create_budget(dataset, total)?;
-            Ok(total)
-        });
-    let total = match (created, &audit) {
-        (Ok(total), _) => total,
-        (Err(error), Some(audit)) => {
-            let event = AuditEvent::new(AuditEventKind::Refusal, principal())
-                .with_dataset(dataset.chars().take(200).collect::<String>())
-                .with_detail("reason_code", "budget_not_created")
-                .with_detail("reason", error_chain(&error));
-            audit.record(&event)?;
-            return Err(error);
-        }
-        (Err(error), None) => return Err(error),
-    };
-    if let Some(audit) = audit {
-        let event = AuditEvent::new(AuditEventKind::BudgetCreated, principal())
-            .with_dataset(dataset)
-            .with_detail("epsilon", total.epsilon.to_string())
-            .with_detail("delta", total.delta.to_string());
-        audit.record(&event)?;
-    }
-    println!("dataset {dataset:?}: budget ε={} δ={} created", total.epsilon, total.delta);
-    Ok(())
-}
-
-fn principal() -> String {
+pub(crate) fn principal() -> String {
     std::env::var("USER").unwrap_or_else(|_| "analyst".to_owned())
 }
 

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use privacy_budget::SqliteLedger;
 use privacy_core::PrivacyCost;
 use privacy_dp::AnalysisOutcome;
 use serde_json::{json, Value};
@@ -75,50 +74,6 @@ fn fmt_num(x: f64) -> String {
     } else {
         format!("{x:.3e}")
     }
-}
-
-/// `budget show`.
-pub(crate) fn budget_show(ledger: &SqliteLedger, dataset: &str, as_json: bool) -> Result<()> {
-    let status = ledger.status(dataset)?;
-    let charges = ledger.charges(dataset)?;
-    if as_json {
-        let charges: Vec<Value> = charges
-            .iter()
-            .map(|c| {
-                json!({
-                    "id": c.id,
-                    "principal": c.principal,
-                    "description": c.description,
-                    "epsilon": c.cost.epsilon.to_f64(),
-                    "delta": c.cost.delta.to_f64(),
-                    "state": c.state.as_str(),
-                    "created_at": c.created_at,
-                })
-            })
-            .collect();
-        let value = json!({
-            "dataset": dataset,
-            "total": cost_json(status.total),
-            "spent": cost_json(status.spent),
-            "remaining": cost_json(status.remaining()),
-            "charges": charges,
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(());
-    }
-    let remaining = status.remaining();
-    println!("dataset {dataset:?}");
-    println!("  total      ε={} δ={}", status.total.epsilon, status.total.delta);
-    println!("  spent      ε={} δ={}", status.spent.epsilon, status.spent.delta);
-    println!("  remaining  ε={} δ={}", remaining.epsilon, remaining.delta);
-    println!("  charges: {}", charges.len());
-    for c in &charges {
-        println!(
-            "    #{} {} {} ε={} δ={} by {}: {}",
-            c.id, c.created_at, c.state, c.cost.epsilon, c.cost.delta, c.principal, c.description
-        );
-    }
-    Ok(())
 }
 
 /// `audit verify`: exit 0 when the chain is intact, 1 with the first problem otherwise.

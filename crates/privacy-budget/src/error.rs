@@ -21,6 +21,11 @@ pub enum BudgetError {
     /// SQLite reported an error; no partial change was made (every write is one transaction).
     #[error("ledger database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error (connection, query or constraint); the transaction was
+    /// rolled back, so no partial change was made.
+    #[cfg(feature = "postgres")]
+    #[error("ledger database error: {0}")]
+    Postgres(#[from] postgres::Error),
     /// The ledger file was written by a newer version of medi-privacy.
     #[error(
         "ledger schema version {found} is newer than the supported version {supported}; \

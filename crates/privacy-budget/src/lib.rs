@@ -1,13 +1,20 @@
-//! A durable privacy-budget ledger: [`SqliteLedger`], the [`privacy_core::BudgetLedger`] of
-//! medi-privacy, kept in one SQLite file.
+//! Privacy accountants and a durable privacy-budget ledger: [`SqliteLedger`] (one SQLite file)
+//! and, behind the `postgres` feature, `PostgresLedger`, both [`BudgetStore`]s implementing
+//! [`privacy_core::BudgetLedger`].
 //!
-//! Each dataset has a total (ε, δ) budget. Every release charges its cost against that budget
-//! under basic composition (ε and δ add up), and the ledger refuses any charge that would take
-//! the sum past the total in either coordinate.
+//! Each dataset (or project, or analyst) has a total (ε, δ) budget. Every release charges its
+//! cost against that budget under basic composition (ε and δ add up), and the ledger refuses
+//! any charge that would take the sum past the total in either coordinate. Budgets form a
+//! hierarchy: [`BudgetStore::allocate`] hands part of a budget to child budgets, charging the
+//! parent, so no child can spend more than its parent had left. Every change is journaled with
+//! time, principal, mechanism and parameters ([`BudgetStore::history`]), and can be reported to
+//! a [`privacy_core::AuditSink`].
 //!
-//! Tighter composition comes from the accountants in [`accountant`]: [`RdpAccountant`] adds the
-//! Rényi-DP curves of many steps (DP-SGD above all) and converts the sum to one (ε, δ), which is
-//! then charged to the ledger as a single cost.
+//! Tighter composition comes from the accountants in [`accountant`]: composition theorems,
+//! zCDP, Rényi DP ([`RdpAccountant`]) and the privacy-loss-distribution accountant
+//! ([`PldAccountant`], the tightest), which turn a planned run (DP-SGD above all) into one
+//! (ε, δ) to charge once; filters and odometers for parameters chosen adaptively; and
+//! [`allocation`] strategies for splitting a budget across planned queries.
 //!
 //! # The protocol: reserve before release
 //!
@@ -55,10 +62,15 @@
 //! lack, so the ledger file belongs on a local disk.
 
 pub mod accountant;
+pub mod allocation;
 mod error;
 mod ledger;
 mod schema;
 
+pub use accountant::pld::{PldAccountant, PldMechanism};
 pub use accountant::rdp::{AccountantError, RdpAccountant, RdpMechanism};
 pub use error::BudgetError;
-pub use ledger::{ChargeRecord, ChargeState, RefusalRecord, SqliteLedger};
+#[cfg(feature = "postgres")]
+pub use ledger::postgres::PostgresLedger;
+pub use ledger::sqlite::SqliteLedger;
+pub use ledger::{BudgetInfo, BudgetStore, ChargeRecord, ChargeState, HistoryEntry, RefusalRecord};

@@ -22,6 +22,16 @@ pub struct ChargeRequest {
     pub description: String,
 }
 
+/// What a charge pays for, recorded by ledgers that keep a history: the mechanism and its
+/// parameters (noise scale, sensitivity, sampling rate, steps…), never data values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChargeDetails {
+    /// The mechanism, e.g. `discrete_gaussian` or `dp_sgd`.
+    pub mechanism: String,
+    /// Its parameters as text, e.g. `{"sigma":1.1,"sampling_rate":0.01,"steps":10000}`.
+    pub parameters: String,
+}
+
 /// A granted reservation: the cost already counts against the budget.
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a reservation must be committed or cancelled"]
@@ -56,6 +66,17 @@ pub trait BudgetLedger {
     /// refusal) when it does not fit in what is left. Atomic with respect to every other
     /// caller of the same ledger, in this process or another.
     fn reserve(&self, request: &ChargeRequest) -> Result<Reservation, CoreError>;
+
+    /// [`Self::reserve`], recording what the charge pays for. Ledgers without a history ignore
+    /// `details`; the default does exactly that.
+    fn reserve_with_details(
+        &self,
+        request: &ChargeRequest,
+        details: &ChargeDetails,
+    ) -> Result<Reservation, CoreError> {
+        let _ = details;
+        self.reserve(request)
+    }
 
     /// Marks a reservation as released; the cost stays charged.
     fn commit(&self, reservation: Reservation) -> Result<(), CoreError>;

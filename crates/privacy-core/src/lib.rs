@@ -28,6 +28,6 @@ pub use amount::{DeltaAmount, EpsilonAmount, RhoAmount};
 pub use audit::{AuditEvent, AuditEventKind, AuditSink, NullAuditSink};
 pub use error::CoreError;
 pub use guarantee::{GuaranteeRecord, PrivacyCost, PrivacyGuarantee};
-pub use ledger::{BudgetLedger, BudgetStatus, ChargeRequest, Reservation};
+pub use ledger::{BudgetLedger, BudgetStatus, ChargeDetails, ChargeRequest, Reservation};
 pub use measurement::{Measurement, NeighbouringRelation, Sensitivity};
 pub use rng::SecureRng;

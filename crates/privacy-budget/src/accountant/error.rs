@@ -46,6 +46,16 @@ pub enum AccountantError {
     /// rather than a wrong one.
     #[error("rényi divergence series did not converge")]
     NotConverged,
+    /// Subsampling was asked of a mechanism that is already subsampled.
+    #[error("a subsampled mechanism cannot be subsampled again")]
+    UnsupportedSubsampling,
+    /// The PLD grid would need more points than [`crate::accountant::pld::MAX_GRID_POINTS`]
+    /// (a tiny noise multiplier, or a huge composition); use a coarser discretization.
+    #[error("the privacy-loss grid is too large; use a coarser discretization")]
+    GridTooLarge,
+    /// A PLD grid step outside (0, 1], or a tail mass outside (0, 10⁻⁶].
+    #[error("pld discretization must be in (0, 1] and its tail mass in (0, 1e-6]")]
+    InvalidDiscretization,
     /// Calibration found no noise multiplier in its search range that meets the target, or
     /// none is needed (nothing is sampled, or there are no steps).
     #[error("no noise multiplier in the search range meets the target")]

@@ -11,8 +11,13 @@
 //! `privacy-core`; they round up only at the boundary, when an ε becomes an
 //! [`privacy_core::EpsilonAmount`].
 
+pub mod composition;
 mod error;
+pub mod filter;
+pub mod odometer;
+pub mod pld;
 pub mod rdp;
 mod special;
+pub mod zcdp;
 
 pub use error::AccountantError;

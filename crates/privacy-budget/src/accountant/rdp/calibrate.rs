@@ -53,11 +53,11 @@ pub fn calibrate_sampled_gaussian(
         Ok(total.to_epsilon(delta, Conversion::BalleEtAl2020)?.epsilon <= target_epsilon)
     };
     let (failing, meeting) = bracket(&meets)?;
-    bisect(&meets, failing, meeting)
+    bisect(&meets, failing, meeting, RELATIVE_TOLERANCE)
 }
 
 /// A pair (σ that fails, σ that meets), found by doubling or halving from 1.
-fn bracket(
+pub(crate) fn bracket(
     meets: &impl Fn(f64) -> Result<bool, AccountantError>,
 ) -> Result<(f64, f64), AccountantError> {
     let (mut low, mut high) = (1.0, 1.0);
@@ -81,14 +81,15 @@ fn bracket(
     Ok((low, high))
 }
 
-/// Shrinks the bracket to a relative width of [`RELATIVE_TOLERANCE`], keeping its invariant:
+/// Shrinks the bracket to a relative width of `tolerance`, keeping its invariant:
 /// `meets(failing)` is false and `meets(meeting)` is true.
-fn bisect(
+pub(crate) fn bisect(
     meets: &impl Fn(f64) -> Result<bool, AccountantError>,
     mut failing: f64,
     mut meeting: f64,
+    tolerance: f64,
 ) -> Result<f64, AccountantError> {
-    while meeting - failing > RELATIVE_TOLERANCE * meeting {
+    while meeting - failing > tolerance * meeting {
         let middle = 0.5 * (failing + meeting);
         if meets(middle)? {
             meeting = middle;

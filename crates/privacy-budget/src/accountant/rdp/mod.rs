@@ -92,7 +92,7 @@
 //! rounding in every step would make it proven; until then this gap belongs in
 //! `docs/limitations.md`.
 
-mod calibrate;
+pub(crate) mod calibrate;
 mod mechanism;
 
 use std::sync::Arc;
