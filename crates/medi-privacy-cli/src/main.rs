@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use privacy_audit::AuditLog;
 use privacy_budget::SqliteLedger;
 use privacy_core::{
     AuditEvent, AuditEventKind, AuditSink, DeltaAmount, EpsilonAmount, NullAuditSink, PrivacyCost,
@@ -19,8 +18,10 @@ use privacy_dp::{
     NonFinitePolicy, ReadOptions,
 };
 
+mod audit;
 mod demo;
 mod output;
+mod report;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -43,9 +44,11 @@ enum Command {
     Budget(BudgetCommand),
     /// Release differentially private statistics of a CSV or Parquet file.
     Analyze(AnalyzeArgs),
-    /// Check the audit log.
+    /// Verify, sign and prove the audit log.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
+    /// Write the compliance report (HTML and Markdown) from the audit log and the ledger.
+    Report(report::ReportArgs),
     /// Run the whole path on the bundled Adult census data, in a temporary folder.
     Demo,
 }
@@ -78,19 +81,6 @@ enum BudgetCommand {
         /// The dataset's name.
         #[arg(long)]
         dataset: String,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Verify the hash chain; report the first entry that was edited, removed or reordered.
-    Verify {
-        /// The audit log (JSON lines).
-        #[arg(long)]
-        audit_log: PathBuf,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -222,7 +212,7 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 
 /// Opens an existing ledger; only `budget init` creates one, so a mistyped path is an error
 /// rather than a new, empty ledger.
-fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
+pub(crate) fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
     if !path.is_file() {
         return Err(anyhow!(
             "no ledger at {}; create one with `medi-privacy budget init --ledger {} ...`",
@@ -248,9 +238,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             output::print_outcome(&args.dataset, &outcome, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { audit_log, json }) => {
-            output::audit_verify(&audit_log, json)
-        }
+        Command::Audit(command) => audit::run(command),
+        Command::Report(args) => report::run(&args),
         Command::Demo => {
             demo::run()?;
             Ok(ExitCode::SUCCESS)
@@ -279,7 +268,7 @@ pub(crate) fn budget_init(
     audit_log: Option<&Path>,
 ) -> Result<()> {
     // The log is opened (and verified) first, so a damaged log stops the creation.
-    let audit = audit_log.map(AuditLog::open).transpose()?;
+    let audit = audit_log.map(audit::open_log).transpose()?;
     let created = check_name("dataset", dataset)
         .and_then(|()| parse_cost(epsilon, delta))
         .and_then(|total| {
@@ -309,14 +298,14 @@ pub(crate) fn budget_init(
     Ok(())
 }
 
-fn principal() -> String {
+pub(crate) fn principal() -> String {
     std::env::var("USER").unwrap_or_else(|_| "analyst".to_owned())
 }
 
 /// Runs `analyze`; every refusal is recorded in the audit log when one is given.
 pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome> {
     let audit: Box<dyn AuditSink> = match &args.audit_log {
-        Some(path) => Box::new(AuditLog::open(path)?),
+        Some(path) => Box::new(audit::open_log(path)?),
         None => Box::new(NullAuditSink),
     };
     let refuse = |code: &str, error: anyhow::Error| -> anyhow::Error {

@@ -66,7 +66,7 @@
 //! byte-for-byte deterministic for the same input.
 
 pub mod checkpoint;
-// pub mod compliance;
+pub mod compliance;
 mod entry;
 mod error;
 pub mod keys;
@@ -75,7 +75,7 @@ mod log;
 pub mod merkle;
 pub mod proof;
 pub mod read;
-// pub mod report;
+pub mod report;
 pub mod safeguard;
 mod verify;
 
