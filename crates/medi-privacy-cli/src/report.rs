@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use privacy_audit::compliance::{
     ChargePoint, DatasetBudget, JobSummary, LedgerSnapshot, Measure, MeasureKind,
-    ProjectDescription, RiskSummary, SafeHarborFindings,
+    ProjectDescription, RiskSummary,
 };
 use privacy_audit::report::{self, ReportInputs};
 use privacy_audit::{AuditVerifyingKey, VerifyOptions};
