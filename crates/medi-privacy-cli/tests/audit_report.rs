@@ -62,7 +62,8 @@ impl Fixture {
         (out.status.code(), serde_json::from_slice(&out.stdout).unwrap())
     }
 
-    /// A budget and two analyses of the bundled Adult data, logged and signed.
+    /// A budget and two analyses of the bundled Adult data, logged and signed: five entries
+    /// (budget created, then a request and a release per analysis).
     fn history(&self) {
         let adult = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/adult/adult.csv");
         let adult = adult.display().to_string();
@@ -108,22 +109,22 @@ fn a_signed_log_verifies_and_tampering_and_truncation_are_named() {
     fx.history();
     let out = fx.ok(&["audit", "verify", "--audit-log", "audit.jsonl", "--public-key", "k.pub"]);
     let stdout = text(&out);
-    assert!(stdout.starts_with("ok: 7 entries, hash chain intact, last hash "), "{stdout}");
+    assert!(stdout.starts_with("ok: 5 entries, hash chain intact, last hash "), "{stdout}");
     assert!(stdout.contains("signatures: verified with key"), "{stdout}");
     let (code, json) = fx.verify_json(&["--public-key", "k.pub"]);
     assert_eq!(code, Some(0));
     for field in ["ok", "entries", "last_hash", "root", "checkpoints", "problems"] {
         assert!(json.get(field).is_some(), "{field} missing: {json}");
     }
-    assert_eq!(json["checkpoints"]["latest_size"], 7, "closing the log signed a checkpoint");
+    assert_eq!(json["checkpoints"]["latest_size"], 5, "closing the log signed a checkpoint");
 
     let log = std::fs::read_to_string(fx.path("audit.jsonl")).unwrap();
     let lines: Vec<&str> = log.lines().collect();
-    std::fs::write(fx.path("audit.jsonl"), format!("{}\n", lines[..5].join("\n"))).unwrap();
+    std::fs::write(fx.path("audit.jsonl"), format!("{}\n", lines[..3].join("\n"))).unwrap();
     let (code, json) = fx.verify_json(&["--public-key", "k.pub"]);
     assert_eq!(code, Some(1));
     assert_eq!(json["problem"]["problem"], "truncated", "{json}");
-    assert_eq!(json["problem"]["signed_size"], 7);
+    assert_eq!(json["problem"]["signed_size"], 5);
     let out = fx.run(&["audit", "verify", "--audit-log", "audit.jsonl", "--public-key", "k.pub"]);
     assert!(text(&out).starts_with("TAMPERED: the log was truncated"), "{}", text(&out));
 
@@ -249,7 +250,7 @@ fn the_report_is_complete_self_contained_and_deterministic() {
     let html = read("r1", "report.html");
     assert!(!html.contains("<script") && !html.contains("src=\"http"), "self-contained");
     for expected in [
-        "The log is intact: 7 entries",
+        "The log is intact: 5 entries",
         "verified with key",
         "<svg",
         "mean(age, 17, 90)",

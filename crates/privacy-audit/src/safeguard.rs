@@ -9,9 +9,10 @@
 //! The rules, and why:
 //! - **Field names that announce secrets or data** are refused: any `_`-separated word of a
 //!   detail key among [`FORBIDDEN_KEY_WORDS`] (`secret`, `password`, `share`, `gradient`,
-//!   `plaintext`, `seed`, `row`, `record`, …), and the bare keys `value`, `values`, `data`,
+//!   `plaintext`, `seed`, `cell`, `raw`, …), and the bare keys `value`, `values`, `data`,
 //!   `key` and `private_key`. Public metadata has other names (`key_fingerprint`,
-//!   `released_value`, `noise_scale`).
+//!   `released_value`, `noise_scale`). Counting words (`rows`, `records`) stay allowed: counts
+//!   such as `max_rows_per_unit` or `suppressed_records` are metadata.
 //! - **Long numeric arrays** (more than [`MAX_NUMERIC_ARRAY`] numbers) are refused: a vector
 //!   of numbers that long is a gradient, a column or a share vector, not a parameter.
 //! - **Size limits**: strings of at most [`MAX_STRING_CHARS`] characters, arrays of at most
@@ -40,10 +41,6 @@ pub const FORBIDDEN_KEY_WORDS: &[&str] = &[
     "plaintext",
     "cleartext",
     "seed",
-    "row",
-    "rows",
-    "record",
-    "records",
     "cell",
     "cells",
     "raw",
