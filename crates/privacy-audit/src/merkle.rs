@@ -128,7 +128,7 @@ impl MerkleTree {
         self.leaves.push(leaf);
         let n = self.leaves.len() as u64;
         let mut height = FIRST_STORED_LEVEL;
-        while height < 64 && n % (1u64 << height) == 0 {
+        while height < 64 && n.is_multiple_of(1u64 << height) {
             let index = (n >> height) - 1;
             let hash = node_hash(
                 &self.perfect(height - 1, 2 * index),

@@ -201,9 +201,16 @@ fn unix(time: &str) -> Option<f64> {
     OffsetDateTime::parse(time, &Rfc3339).ok().map(|t| t.unix_timestamp() as f64)
 }
 
+/// A running total and the points it passed through.
+type Running = (f64, Vec<(f64, f64)>);
+/// `(time, principal, ε)` of one charge or release.
+type Spend = (String, String, f64);
+/// A dataset's (total ε, total δ, spent ε, spent δ), when the ledger gives them, and its spends.
+type DatasetSpends = (Option<(f64, f64, f64, f64)>, Vec<Spend>);
+
 /// Cumulative ε per principal and in total, from `(time, principal, ε)` in time order.
-fn cumulative(points: &[(String, String, f64)]) -> Vec<Series> {
-    let mut per: BTreeMap<&str, (f64, Vec<(f64, f64)>)> = BTreeMap::new();
+fn cumulative(points: &[Spend]) -> Vec<Series> {
+    let mut per: BTreeMap<&str, Running> = BTreeMap::new();
     let mut total = (0.0, Vec::new());
     for (time, principal, epsilon) in points {
         let Some(t) = unix(time) else { continue };
@@ -222,8 +229,7 @@ fn cumulative(points: &[(String, String, f64)]) -> Vec<Series> {
 /// when given (committed and reserved charges), otherwise from the log's releases.
 fn budget_sections(inputs: &ReportInputs) -> Result<Vec<Section>, AuditError> {
     let mut out = vec![Section::new("budget", "Privacy budget spent over time", 2)];
-    let mut datasets: BTreeMap<String, (Option<(f64, f64, f64, f64)>, Vec<(String, String, f64)>)> =
-        BTreeMap::new();
+    let mut datasets: BTreeMap<String, DatasetSpends> = BTreeMap::new();
     match &inputs.ledger {
         Some(ledger) => {
             out[0].text("From the budget ledger: committed and reserved charges, per principal.");
