@@ -3,6 +3,9 @@
 //! Tasks:
 //! - `layering`: checks the crate-dependency invariants of `docs/ARCHITECTURE.md` against
 //!   `cargo metadata`, so a forbidden dependency fails CI instead of silently eroding the design.
+//! - `compliance-report --audit-log A [--ledger L] [--job J]… --out DIR`: writes the HTML and
+//!   Markdown compliance report by running `medi-privacy report` with the same options, so the
+//!   report has exactly one implementation (the CLI's).
 //!
 //! Written in Rust rather than shell so it runs wherever cargo does.
 
@@ -24,6 +27,13 @@ struct Cli {
 enum Task {
     /// Check that crates depend on each other only as docs/ARCHITECTURE.md allows.
     Layering,
+    /// Write the compliance report (runs `medi-privacy report` with these options; see
+    /// `medi-privacy report --help`).
+    ComplianceReport {
+        /// The options of `medi-privacy report`, passed on unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        options: Vec<String>,
+    },
 }
 
 /// For each library crate, the workspace crates it may depend on (normal dependencies).
@@ -55,7 +65,38 @@ const LEAVES: &[&str] = &["medi-privacy-cli", "xtask", "medi-privacy-benches"];
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Layering => layering(),
+        Task::ComplianceReport { options } => compliance_report(&options),
     }
+}
+
+/// The `cargo` arguments that run `medi-privacy report` with `options`.
+fn report_command(options: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "run",
+        "--quiet",
+        "--package",
+        "medi-privacy-cli",
+        "--bin",
+        "medi-privacy",
+        "--",
+        "report",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(options.iter().cloned());
+    args
+}
+
+fn compliance_report(options: &[String]) -> Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(report_command(options))
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("medi-privacy report failed ({status})");
+    }
+    Ok(())
 }
 
 fn layering() -> Result<()> {
@@ -131,6 +172,16 @@ mod tests {
             .iter()
             .map(|(n, d)| ((*n).to_owned(), d.iter().map(|s| (*s).to_owned()).collect()))
             .collect()
+    }
+
+    #[test]
+    fn the_report_task_passes_its_options_to_the_cli_unchanged() {
+        let options: Vec<String> =
+            ["--audit-log", "a.jsonl", "--job", "j.toml", "--out", "r"].map(String::from).to_vec();
+        let args = report_command(&options);
+        assert_eq!(&args[args.len() - 7..args.len() - 6], ["report"]);
+        assert_eq!(&args[args.len() - 6..], options.as_slice());
+        assert!(args.windows(2).any(|w| w == ["--bin", "medi-privacy"]));
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use privacy_audit::AuditLog;
 use privacy_core::{AuditSink, NullAuditSink};
 
 /// Arguments of `anonymize`.
@@ -31,7 +30,7 @@ pub(crate) struct AnonymizeArgs {
 pub(crate) fn run(args: &AnonymizeArgs) -> Result<()> {
     let job = privacy_anon::Job::from_file(&args.job)?;
     let audit: Box<dyn AuditSink> = match &args.audit_log {
-        Some(path) => Box::new(AuditLog::open(path)?),
+        Some(path) => Box::new(crate::audit::open_log(path)?),
         None => Box::new(NullAuditSink),
     };
     let outcome =

@@ -184,7 +184,7 @@ pub(crate) fn init(
     audit_log: Option<&Path>,
 ) -> Result<()> {
     // The log is opened (and verified) first, so a damaged log stops the creation.
-    let audit = audit_log.map(AuditLog::open).transpose()?;
+    let audit = audit_log.map(crate::audit::open_log).transpose()?;
     let created = check_name("dataset", dataset)
         .and_then(|()| parse_cost(epsilon, delta))
         .and_then(|total| {
@@ -230,7 +230,7 @@ fn record_refusal(
 
 /// `budget allocate`.
 fn allocate(args: &AllocateArgs) -> Result<()> {
-    let audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?.map(Arc::new);
+    let audit = args.audit_log.as_deref().map(crate::audit::open_log).transpose()?.map(Arc::new);
     let shares = allocation_shares(args);
     let outcome = shares.and_then(|children| {
         let mut ledger = open_existing_ledger(&args.ledger)?;

@@ -51,7 +51,7 @@ pub(crate) fn run() -> Result<()> {
     budget::show(&privacy_budget::SqliteLedger::open(&ledger)?, "adult", false)?;
 
     println!("\n5. verify the audit log ({}):", audit_log.display());
-    output::audit_verify(&audit_log, false)?;
+    crate::audit::verify_and_print(&audit_log)?;
     println!("\nthe temporary folder is removed on exit; run the same steps yourself with");
     println!(
         "`medi-privacy budget init`, `analyze`, `budget show` and `audit verify` (see --help)."

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use privacy_audit::AuditLog;
 use privacy_budget::SqliteLedger;
 use privacy_core::{
     AuditEvent, AuditEventKind, AuditSink, DeltaAmount, EpsilonAmount, NullAuditSink, PrivacyCost,
@@ -20,9 +19,11 @@ use privacy_dp::{
 };
 
 mod anonymize;
+mod audit;
 mod budget;
 mod demo;
 mod output;
+mod report;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -45,26 +46,15 @@ enum Command {
     Budget(budget::BudgetCommand),
     /// Release differentially private statistics of a CSV or Parquet file.
     Analyze(AnalyzeArgs),
-    /// Check the audit log.
+    /// Verify, sign and prove the audit log.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
+    /// Write the compliance report (HTML and Markdown) from the audit log and the ledger.
+    Report(report::ReportArgs),
     /// Run the whole path on the bundled Adult census data, in a temporary folder.
     Demo,
     /// Anonymize a table as a TOML job describes (k-anonymity, l-diversity, t-closeness, ...).
     Anonymize(anonymize::AnonymizeArgs),
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Verify the hash chain; report the first entry that was edited, removed or reordered.
-    Verify {
-        /// The audit log (JSON lines).
-        #[arg(long)]
-        audit_log: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,9 +204,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             output::print_outcome(&args.dataset, &outcome, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { audit_log, json }) => {
-            output::audit_verify(&audit_log, json)
-        }
+        Command::Audit(command) => audit::run(command),
+        Command::Report(args) => report::run(&args),
         Command::Demo => {
             demo::run()?;
             Ok(ExitCode::SUCCESS)
@@ -248,7 +237,7 @@ pub(crate) fn principal() -> String {
 /// Runs `analyze`; every refusal is recorded in the audit log when one is given.
 pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome> {
     let audit: Box<dyn AuditSink> = match &args.audit_log {
-        Some(path) => Box::new(AuditLog::open(path)?),
+        Some(path) => Box::new(audit::open_log(path)?),
         None => Box::new(NullAuditSink),
     };
     let refuse = |code: &str, error: anyhow::Error| -> anyhow::Error {

@@ -1,8 +1,5 @@
 //! What the commands print: a readable table by default, one JSON object with `--json`.
 
-use std::path::Path;
-use std::process::ExitCode;
-
 use anyhow::Result;
 use privacy_core::PrivacyCost;
 use privacy_dp::AnalysisOutcome;
@@ -73,34 +70,5 @@ fn fmt_num(x: f64) -> String {
         format!("{x:.decimals$}")
     } else {
         format!("{x:.3e}")
-    }
-}
-
-/// `audit verify`: exit 0 when the chain is intact, 1 with the first problem otherwise.
-pub(crate) fn audit_verify(path: &Path, as_json: bool) -> Result<ExitCode> {
-    match privacy_audit::verify(path) {
-        Ok(report) => {
-            if as_json {
-                println!(
-                    "{}",
-                    json!({ "ok": true, "entries": report.entries, "last_hash": report.last_hash })
-                );
-            } else {
-                println!(
-                    "ok: {} entries, hash chain intact, last hash {}",
-                    report.entries, report.last_hash
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(privacy_audit::AuditError::Chain(problem)) => {
-            if as_json {
-                println!("{}", json!({ "ok": false, "problem": problem }));
-            } else {
-                println!("TAMPERED: {problem}");
-            }
-            Ok(ExitCode::FAILURE)
-        }
-        Err(other) => Err(other.into()),
     }
 }

@@ -1,143 +1,250 @@
-//! One log entry: its canonical serialization, its hash, and parsing it back.
+//! One log entry: writing a line, parsing one back, and the hash that chains them.
 //!
-//! The canonical form is written here by hand rather than left to `serde_json`'s map ordering,
-//! because that ordering is a cargo feature (`preserve_order`) that any crate in a build can
-//! switch on for everyone. Objects are written with their keys sorted by byte value, with no
-//! whitespace; strings and numbers are written by `serde_json`, whose escaping and
-//! shortest-round-trip number format are deterministic. So a line parsed and re-serialized
-//! gives back exactly the same bytes, and the verifier can demand exactly that.
+//! Two line formats are read; only the second is written.
+//!
+//! - **Version 2** (written since signed checkpoints came in):
+//!   `{"v":2,"seq":…,"time":…,"prev":…,"event":…,"hash":"…"}`. The hash covers the exact bytes
+//!   of the line with its `,"hash":"…"` member removed, so checking it needs no
+//!   canonicalization: any changed byte changes the hash. The writer still writes the event in
+//!   canonical form (keys sorted, no whitespace) so equal events give equal lines.
+//! - **Version 1** (the first logs): no `v` field; the hash covers a canonical re-serialization
+//!   and the line itself must be canonical, so the verifier re-serializes it. Kept so that old
+//!   logs still verify and can be continued (a v1 log gets v2 entries appended).
+//!
+//! The trade-off of version 2 is that its hash is defined on bytes rather than on the JSON value:
+//! a tool that re-serializes a line (even without changing its meaning) breaks it. In exchange a
+//! verifier parses each line once, without building a JSON tree, which is what makes checking a
+//! million entries take well under a second.
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Prepended to every hashed entry, so a hash of this format can never be confused with a hash
-/// of anything else (or of a later version of this format).
-const DOMAIN: &[u8] = b"medi-privacy-audit-v1\n";
+use crate::merkle::Hash;
+
+/// Prepended to every hashed version-1 entry.
+const DOMAIN_V1: &[u8] = b"medi-privacy-audit-v1\n";
+/// Prepended to every hashed version-2 entry, so no hash of one version can pass for the other.
+const DOMAIN_V2: &[u8] = b"medi-privacy-audit-v2\n";
+
+/// The version this build writes.
+pub const CURRENT_VERSION: u64 = 2;
 
 /// The `prev` of the first entry: 32 zero bytes in hex.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The content of an entry that its hash covers: everything but the hash itself.
+/// `,"hash":"` + 64 hex digits + `"}`: how every version-2 line ends (before its newline).
+const V2_SUFFIX_LEN: usize = 9 + 64 + 2;
+
+/// A version-2 entry about to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Body {
-    pub(crate) seq: u64,
-    pub(crate) time: String,
-    pub(crate) prev: String,
-    /// The event, already in canonical JSON.
-    event: String,
+pub(crate) struct NewEntry {
+    /// The line, newline included.
+    pub(crate) line: String,
+    /// Its chain hash.
+    pub(crate) hash: Hash,
 }
 
-impl Body {
-    pub(crate) fn new(seq: u64, time: String, prev: String, event: &Value) -> Self {
-        let mut canonical = String::new();
-        write_canonical(event, &mut canonical);
-        Self { seq, time, prev, event: canonical }
-    }
-
-    /// Hex SHA-256 of the domain tag followed by the canonical JSON of
-    /// `{"event", "prev", "seq", "time"}` (keys in sorted order, as [`write_canonical`] would
-    /// write that object).
-    pub(crate) fn hash(&self) -> String {
-        let canonical = format!(
-            "{{\"event\":{},\"prev\":{},\"seq\":{},\"time\":{}}}",
-            self.event,
-            json_string(&self.prev),
-            self.seq,
-            json_string(&self.time),
-        );
-        let mut hasher = Sha256::new();
-        hasher.update(DOMAIN);
-        hasher.update(canonical.as_bytes());
-        hex::encode(hasher.finalize())
-    }
-
-    /// The line written to the log, newline included. The top-level keys are in reading order
-    /// (`seq` first, `hash` last) rather than sorted; that order is part of the canonical form.
-    pub(crate) fn line(&self, hash: &str) -> String {
-        format!(
-            "{{\"seq\":{},\"time\":{},\"prev\":{},\"event\":{},\"hash\":{}}}\n",
-            self.seq,
-            json_string(&self.time),
-            json_string(&self.prev),
-            self.event,
-            json_string(hash),
-        )
-    }
+/// Builds the line of entry `seq` whose event is already canonical JSON.
+pub(crate) fn new_entry(seq: u64, time: &str, prev: &Hash, event_json: &str) -> NewEntry {
+    let mut line = format!(
+        "{{\"v\":{CURRENT_VERSION},\"seq\":{seq},\"time\":{},\"prev\":\"{}\",\"event\":{event_json}",
+        json_string(time),
+        hex::encode(prev),
+    );
+    let hash = v2_hash(line.as_bytes());
+    line.push_str(",\"hash\":\"");
+    line.push_str(&hex::encode(hash));
+    line.push_str("\"}\n");
+    NewEntry { line, hash }
 }
 
-/// An entry read back from a line whose hash and form are valid.
+/// `SHA-256(domain ‖ body ‖ "}")`, where `body` is the line up to, not including, the hash
+/// member.
+fn v2_hash(body: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN_V2);
+    hasher.update(body);
+    hasher.update(b"}");
+    hasher.finalize().into()
+}
+
+/// An entry read back from a line whose hash is valid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Parsed {
     pub(crate) seq: u64,
-    pub(crate) prev: String,
-    pub(crate) hash: String,
+    pub(crate) prev: Hash,
+    pub(crate) hash: Hash,
 }
 
 /// Why a line is not a valid entry on its own (before its place in the chain is checked).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum LineFault {
-    /// Not an entry: bad JSON, missing or mistyped fields, or not in canonical form.
+    /// Not an entry: bad JSON, missing or mistyped fields, or not in the required form.
     Malformed(&'static str),
     /// Invalid JSON, with the parser's description (positions only, never content).
     InvalidJson(String),
+    /// A line of a format version this build does not know.
+    UnknownVersion(u64),
     /// A well-formed entry whose hash does not match its content.
     HashMismatch {
         /// The sequence number the line claims.
         seq: u64,
+        /// The hash the line claims, which the next entry links to.
+        claimed: Hash,
     },
 }
 
-/// Parses one line (without its newline) and checks its hash and canonical form.
+/// Parses one line (without its newline) and checks its hash.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Parsed, LineFault> {
     if line.is_empty() {
         return Err(LineFault::Malformed("empty line"));
     }
+    match declared_version(line) {
+        None => parse_v1(line),
+        Some(Some(2)) => parse_v2(line),
+        Some(Some(other)) => Err(LineFault::UnknownVersion(other)),
+        Some(None) => Err(LineFault::Malformed("the version is not a non-negative integer")),
+    }
+}
+
+/// `None` for a line without a leading `"v"` member (version 1); otherwise the number written
+/// there, if it is one.
+fn declared_version(line: &[u8]) -> Option<Option<u64>> {
+    let rest = line.strip_prefix(b"{\"v\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let number = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok());
+    Some(number.filter(|_| matches!(rest.get(digits), Some(b',' | b'}'))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct V2Fields<'a> {
+    #[allow(dead_code, reason = "checked textually by declared_version")]
+    v: u64,
+    seq: u64,
+    #[serde(borrow)]
+    #[allow(dead_code, reason = "informative only; its presence and type are checked")]
+    time: &'a str,
+    prev: &'a str,
+    #[allow(dead_code, reason = "only its JSON validity and shape are checked here")]
+    event: AnyObject,
+    hash: &'a str,
+}
+
+/// Any JSON object, checked for validity and skipped without being built.
+struct AnyObject;
+
+impl<'de> Deserialize<'de> for AnyObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Skip;
+        impl<'de> Visitor<'de> for Skip {
+            type Value = AnyObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AnyObject)
+            }
+        }
+        deserializer.deserialize_map(Skip)
+    }
+}
+
+fn parse_v2(line: &[u8]) -> Result<Parsed, LineFault> {
+    let fields: V2Fields<'_> =
+        serde_json::from_slice(line).map_err(|e| LineFault::InvalidJson(e.to_string()))?;
+    let prev = parse_hash(fields.prev)
+        .ok_or(LineFault::Malformed("prev is not a lower-case hex SHA-256"))?;
+    let claimed = parse_hash(fields.hash)
+        .ok_or(LineFault::Malformed("hash is not a lower-case hex SHA-256"))?;
+    // The hash must be the last member, written exactly so: then everything before it is
+    // covered by it. (The JSON parse has already refused a duplicate `hash` member.)
+    let split = line.len().checked_sub(V2_SUFFIX_LEN);
+    let (body, suffix) = split.map(|at| line.split_at(at)).unwrap_or((b"", line));
+    let expected_suffix = format!(",\"hash\":\"{}\"}}", fields.hash);
+    if suffix != expected_suffix.as_bytes() {
+        return Err(LineFault::Malformed("hash is not the last member"));
+    }
+    if v2_hash(body) != claimed {
+        return Err(LineFault::HashMismatch { seq: fields.seq, claimed });
+    }
+    Ok(Parsed { seq: fields.seq, prev, hash: claimed })
+}
+
+/// The hex digest as bytes, if it is 64 lower-case hex digits.
+pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
+    let lower = text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let mut out = [0u8; 32];
+    (text.len() == 64 && lower && hex::decode_to_slice(text, &mut out).is_ok()).then_some(out)
+}
+
+fn parse_v1(line: &[u8]) -> Result<Parsed, LineFault> {
     let value: Value =
         serde_json::from_slice(line).map_err(|e| LineFault::InvalidJson(e.to_string()))?;
     let Value::Object(mut fields) = value else {
         return Err(LineFault::Malformed("not a JSON object"));
     };
+    if fields.contains_key("v") {
+        return Err(LineFault::Malformed("the version must be the first member"));
+    }
     if fields.len() != 5 {
         return Err(LineFault::Malformed("an entry has exactly seq, time, prev, event and hash"));
     }
     let seq = fields.get("seq").and_then(Value::as_u64);
     let seq = seq.ok_or(LineFault::Malformed("seq is not a non-negative integer"))?;
-    let text = |fields: &mut serde_json::Map<String, Value>, key: &str| match fields.remove(key) {
+    let mut text = |key: &str| match fields.remove(key) {
         Some(Value::String(text)) => Some(text),
         _ => None,
     };
-    let time = text(&mut fields, "time").ok_or(LineFault::Malformed("time is not a string"))?;
-    let prev = text(&mut fields, "prev").filter(|p| is_hash(p));
-    let prev = prev.ok_or(LineFault::Malformed("prev is not a lower-case hex SHA-256"))?;
-    let hash = text(&mut fields, "hash").filter(|h| is_hash(h));
-    let hash = hash.ok_or(LineFault::Malformed("hash is not a lower-case hex SHA-256"))?;
+    let time = text("time").ok_or(LineFault::Malformed("time is not a string"))?;
+    let prev = text("prev").ok_or(LineFault::Malformed("prev is not a string"))?;
+    let hash = text("hash").ok_or(LineFault::Malformed("hash is not a string"))?;
+    let prev_bytes =
+        parse_hash(&prev).ok_or(LineFault::Malformed("prev is not a lower-case hex SHA-256"))?;
+    let claimed =
+        parse_hash(&hash).ok_or(LineFault::Malformed("hash is not a lower-case hex SHA-256"))?;
     let event = fields.get("event").filter(|e| e.is_object());
     let event = event.ok_or(LineFault::Malformed("event is not a JSON object"))?;
-    let body = Body::new(seq, time, prev, event);
-    if body.hash() != hash {
-        return Err(LineFault::HashMismatch { seq });
+    let mut event_json = String::new();
+    write_canonical(event, &mut event_json);
+    let hashed = format!(
+        "{{\"event\":{event_json},\"prev\":{},\"seq\":{seq},\"time\":{}}}",
+        json_string(&prev),
+        json_string(&time),
+    );
+    let recomputed: Hash =
+        Sha256::new().chain_update(DOMAIN_V1).chain_update(&hashed).finalize().into();
+    if recomputed != claimed {
+        return Err(LineFault::HashMismatch { seq, claimed });
     }
     // A valid hash over a value whose bytes were re-spelled (an escape written differently, say)
     // still means the line was changed; the hash alone would not see it.
-    let canonical = body.line(&hash);
-    if canonical.as_bytes().strip_suffix(b"\n") != Some(line) {
+    let canonical = format!(
+        "{{\"seq\":{seq},\"time\":{},\"prev\":{},\"event\":{event_json},\"hash\":{}}}",
+        json_string(&time),
+        json_string(&prev),
+        json_string(&hash),
+    );
+    if canonical.as_bytes() != line {
         return Err(LineFault::Malformed("not in canonical form"));
     }
-    Ok(Parsed { seq: body.seq, prev: body.prev, hash })
+    Ok(Parsed { seq, prev: prev_bytes, hash: claimed })
 }
 
 /// The `seq` of a line, if it is a JSON object with one, without checking anything else.
 pub(crate) fn peek_seq(line: &[u8]) -> Option<u64> {
-    let value: Value = serde_json::from_slice(line).ok()?;
-    value.get("seq")?.as_u64()
-}
-
-fn is_hash(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    serde_json::from_slice::<Seq>(line).ok().map(|s| s.seq)
 }
 
 /// A JSON string literal, escaped by `serde_json`.
-fn json_string(text: &str) -> String {
+pub(crate) fn json_string(text: &str) -> String {
     // Display of a JSON value is infallible: it writes into a String.
     Value::from(text).to_string()
 }
@@ -181,46 +288,74 @@ mod tests {
 
     use super::*;
 
-    fn body() -> Body {
-        let details = json!({"z": 1, "a": [true, null, 2.5]});
-        let event = json!({"principal": "ana", "kind": "release", "details": details});
-        Body::new(1, "2025-01-01T00:00:00Z".into(), GENESIS_PREV.into(), &event)
+    fn canonical(value: &Value) -> String {
+        let mut out = String::new();
+        write_canonical(value, &mut out);
+        out
+    }
+
+    fn genesis() -> Hash {
+        [0; 32]
     }
 
     #[test]
     fn canonical_form_sorts_keys_at_every_depth() {
-        let mut out = String::new();
-        write_canonical(&json!({"b": {"y": 1, "x": "é\n"}, "a": [{"d": 0, "c": -1}]}), &mut out);
+        let out = canonical(&json!({"b": {"y": 1, "x": "é\n"}, "a": [{"d": 0, "c": -1}]}));
         assert_eq!(out, r#"{"a":[{"c":-1,"d":0}],"b":{"x":"é\n","y":1}}"#);
     }
 
     #[test]
-    fn the_hash_covers_the_sorted_object_without_the_hash() {
-        let body = body();
-        let mut sorted = String::new();
-        let value = json!({"seq": 1, "time": body.time, "prev": body.prev,
-            "event": serde_json::from_str::<Value>(&body.event).unwrap()});
-        write_canonical(&value, &mut sorted);
-        let mut hasher = Sha256::new();
-        hasher.update(DOMAIN);
-        hasher.update(sorted.as_bytes());
-        assert_eq!(body.hash(), hex::encode(hasher.finalize()));
+    fn a_written_line_parses_back_and_its_hash_covers_the_line_without_the_hash() {
+        let event = canonical(&json!({"kind": "release", "principal": "ana", "details": {}}));
+        let entry = new_entry(1, "2025-01-01T00:00:00Z", &genesis(), &event);
+        let line = entry.line.trim_end();
+        let parsed = parse_line(line.as_bytes()).unwrap();
+        assert_eq!(parsed, Parsed { seq: 1, prev: genesis(), hash: entry.hash });
+        // What an auditor would do by hand: drop the hash member, hash the rest.
+        let hex_hash = hex::encode(entry.hash);
+        let without = line.replace(&format!(",\"hash\":\"{hex_hash}\""), "");
+        let by_hand: Hash =
+            Sha256::new().chain_update(DOMAIN_V2).chain_update(&without).finalize().into();
+        assert_eq!(by_hand, entry.hash);
     }
 
     #[test]
-    fn a_written_line_parses_back() {
-        let body = body();
-        let hash = body.hash();
-        let line = body.line(&hash);
-        let parsed = parse_line(line.trim_end().as_bytes()).unwrap();
-        assert_eq!(parsed, Parsed { seq: 1, prev: GENESIS_PREV.into(), hash });
+    fn a_respelled_v2_line_fails_its_hash() {
+        let event = canonical(&json!({"kind": "release", "principal": "ana"}));
+        let entry = new_entry(3, "2025-01-01T00:00:00Z", &genesis(), &event);
+        let respelled = entry.line.trim_end().replacen("\"ana\"", "\"\\u0061na\"", 1);
+        assert!(matches!(
+            parse_line(respelled.as_bytes()),
+            Err(LineFault::HashMismatch { seq: 3, .. })
+        ));
     }
 
     #[test]
-    fn a_respelled_but_equal_line_is_refused() {
-        let body = body();
-        let line = body.line(&body.hash());
-        let respelled = line.trim_end().replacen("\"ana\"", "\"\\u0061na\"", 1);
+    fn versions_are_read_from_the_first_member() {
+        assert_eq!(parse_line(br#"{"v":7,"seq":1}"#), Err(LineFault::UnknownVersion(7)));
+        assert!(matches!(parse_line(br#"{"v":-1,"seq":1}"#), Err(LineFault::Malformed(_))));
+        assert!(matches!(parse_line(br#"{"seq":1,"v":2}"#), Err(LineFault::Malformed(_))));
+        assert!(matches!(parse_line(b"[1,2]"), Err(LineFault::Malformed(_))));
+        assert!(matches!(parse_line(b"not json"), Err(LineFault::InvalidJson(_))));
+    }
+
+    #[test]
+    fn a_version_1_line_still_parses() {
+        // The first entry of a log written by the version-1 writer.
+        let event = json!({"kind": "release", "principal": "ana", "details": {"z": 1}});
+        let event_json = canonical(&event);
+        let hashed = format!(
+            "{{\"event\":{event_json},\"prev\":\"{GENESIS_PREV}\",\"seq\":1,\"time\":\"t\"}}"
+        );
+        let hash: Hash =
+            Sha256::new().chain_update(DOMAIN_V1).chain_update(&hashed).finalize().into();
+        let line = format!(
+            "{{\"seq\":1,\"time\":\"t\",\"prev\":\"{GENESIS_PREV}\",\"event\":{event_json},\
+             \"hash\":\"{}\"}}",
+            hex::encode(hash)
+        );
+        assert_eq!(parse_line(line.as_bytes()).unwrap().hash, hash);
+        let respelled = line.replacen("\"ana\"", "\"\\u0061na\"", 1);
         assert_eq!(
             parse_line(respelled.as_bytes()),
             Err(LineFault::Malformed("not in canonical form"))

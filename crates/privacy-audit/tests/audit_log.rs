@@ -126,7 +126,8 @@ fn the_log_holds_exactly_the_event_fields() {
     let entry: Value = serde_json::from_str(&lines(&path)[0]).unwrap();
     let mut keys: Vec<_> = entry.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["event", "hash", "prev", "seq", "time"]);
+    assert_eq!(keys, ["event", "hash", "prev", "seq", "time", "v"]);
+    assert!(lines(&path)[0].starts_with("{\"v\":2,\"seq\":1,"));
     assert_eq!(entry["event"], serde_json::to_value(event(1)).unwrap());
     let back: AuditEvent = serde_json::from_value(entry["event"].clone()).unwrap();
     assert_eq!(back, event(1));
@@ -316,9 +317,16 @@ fn devices_and_endless_lines_are_refused_without_reading_them_whole() {
     let path = dir.path().join("audit.jsonl");
     fs::write(&path, vec![b'x'; privacy_audit::MAX_LINE_BYTES + 10]).unwrap();
     assert!(matches!(problem(&path), ChainProblem::Malformed { line: 1, .. }));
-    let huge = event(1).with_detail("query", "q".repeat(privacy_audit::MAX_LINE_BYTES));
+    // Within the safeguards' string limit, but too many of them for one line.
+    let chunk = "q".repeat(privacy_audit::safeguard::MAX_STRING_CHARS);
+    let mut huge = event(1);
+    for i in 0..300 {
+        huge = huge.with_detail(&format!("query_{i}"), chunk.as_str());
+    }
     let (_dir, path) = log_with(1);
     let log = AuditLog::open(&path).unwrap();
     assert!(matches!(log.append(&huge), Err(AuditError::EntryTooLarge(_))));
+    let refused = event(1).with_detail("query", "q".repeat(privacy_audit::MAX_LINE_BYTES));
+    assert!(matches!(log.append(&refused), Err(AuditError::Forbidden { .. })));
     assert_eq!(verify(&path).unwrap().entries, 1, "nothing was written");
 }

@@ -37,6 +37,9 @@ pub enum AuditEventKind {
     ProtocolRun,
     /// A federated-learning round finished: round, sites, aggregation, DP parameters.
     FederatedRound,
+    /// The audit log itself was maintained: a torn last line set aside after a crash, a signing
+    /// key rotated. Written by `privacy-audit` only.
+    LogMaintenance,
 }
 
 /// One event for the audit log.

@@ -1,0 +1,102 @@
+//! A quick, dependency-light measurement of the audit log's speed, for machines where building
+//! the criterion benchmarks (which pull in polars) is too slow: synced appends one at a time, in
+//! batches and from many threads; verifying a 1,000,000-entry log; inclusion proofs. The
+//! criterion benchmark `benches/benches/audit.rs` measures the same operations properly.
+//!
+//! `cargo run --release -p privacy-audit --example audit_speed [DIR]` (DIR defaults to
+//! `target/audit-speed`; it must be on the disk to be measured, not a RAM disk).
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, reason = "a measurement program")]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use privacy_audit::merkle::{leaf_hash, verify_inclusion, MerkleTree};
+use privacy_audit::{verify_with, AuditLog, VerifyOptions};
+use privacy_core::{AuditEvent, AuditEventKind, EpsilonAmount, GuaranteeRecord, PrivacyGuarantee};
+
+fn release(n: u64) -> AuditEvent {
+    let epsilon = EpsilonAmount::from_units(100_000_000_000);
+    let mut event = AuditEvent::new(AuditEventKind::Release, format!("analyst-{}", n % 7))
+        .with_dataset("icu-2025")
+        .with_detail("query", "mean(age, 17, 90)")
+        .with_detail("mechanism", "discrete_laplace")
+        .with_detail("epsilon", 0.1)
+        .with_detail("noise_scale", 7.3)
+        .with_detail("released_value", 38.5 + (n % 100) as f64 / 10.0)
+        .with_detail("ci95", vec![36.1, 41.0]);
+    event.guarantee = PrivacyGuarantee::pure(epsilon).map(GuaranteeRecord::from).ok();
+    event
+}
+
+fn rate(what: &str, n: u64, start: Instant) {
+    let seconds = start.elapsed().as_secs_f64();
+    println!("{what}: {n} in {seconds:.3} s = {:.0}/s", n as f64 / seconds);
+}
+
+fn main() {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/audit-speed".into());
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir_in(dir).unwrap();
+    let log = Arc::new(AuditLog::open(dir.path().join("a.jsonl")).unwrap());
+
+    let start = Instant::now();
+    for i in 0..300 {
+        log.append(&release(i)).unwrap();
+    }
+    rate("synced appends, one at a time", 300, start);
+
+    let batch: Vec<AuditEvent> = (0..1000).map(release).collect();
+    let start = Instant::now();
+    for _ in 0..20 {
+        log.append_batch(&batch).unwrap();
+    }
+    rate("synced appends, batches of 1000", 20_000, start);
+
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..64 {
+            let log = Arc::clone(&log);
+            s.spawn(move || {
+                for i in 0..50 {
+                    log.append(&release(t * 50 + i)).unwrap();
+                }
+            });
+        }
+    });
+    rate("synced appends, 64 threads one at a time (group commit)", 3200, start);
+
+    let path = dir.path().join("million.jsonl");
+    let big = AuditLog::open(&path).unwrap();
+    let batch: Vec<AuditEvent> = (0..10_000).map(release).collect();
+    let start = Instant::now();
+    for _ in 0..100 {
+        big.append_batch(&batch).unwrap();
+    }
+    rate("writing the 1,000,000-entry log in batches of 10,000", 1_000_000, start);
+    drop(big);
+    let size = std::fs::metadata(&path).unwrap().len();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let report = verify_with(&path, &VerifyOptions::default()).unwrap();
+        assert!(report.is_ok() && report.entries == 1_000_000);
+        println!(
+            "verify 1,000,000 entries ({} MB): {:.3} s",
+            size / 1_000_000,
+            start.elapsed().as_secs_f64()
+        );
+    }
+
+    let tree = MerkleTree::from_leaves((0..1_000_000u64).map(|i| leaf_hash(&i.to_le_bytes())));
+    let root = tree.root_at(1_000_000).unwrap();
+    let start = Instant::now();
+    for k in 0..10_000u64 {
+        let index = (k * 7919) % 1_000_000;
+        let path = tree.inclusion_proof(index, 1_000_000).unwrap();
+        verify_inclusion(&tree.leaf(index).unwrap(), index, 1_000_000, &path, &root).unwrap();
+    }
+    println!(
+        "inclusion proof in a 1,000,000-entry tree, made and checked: {:.1} µs each",
+        start.elapsed().as_secs_f64() / 10_000.0 * 1e6
+    );
+}

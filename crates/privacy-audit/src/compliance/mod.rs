@@ -1,0 +1,263 @@
+//! Compliance documents built from the audit log and plain inputs: a GDPR Article 30 record of
+//! processing activities, an Article 35 DPIA draft, and an HIPAA Expert Determination summary.
+//!
+//! What the log and the job files know is filled in, each value with where it came from; what
+//! only a person can answer (necessity, proportionality, the assessment of risks, sign-off) is
+//! left as a clearly marked field ([`crate::report::document::PERSON_MARK`]). The documents are
+//! drafts for the privacy officer, not legal conclusions, and say so.
+//!
+//! The main design decision: [`LogFacts`] is extracted once from the log and shared by every
+//! document, so the Article 30 record, the DPIA and the report can never disagree about what
+//! the log says.
+
+pub mod expert;
+pub mod gdpr;
+pub mod inputs;
+pub mod project;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::read::LoggedEntry;
+pub use inputs::{
+    ChargePoint, ColumnFinding, DatasetBudget, IdentifierFinding, JobSummary, LedgerSnapshot,
+    Measure, MeasureKind, RiskSummary, SafeHarborFindings, SafeHarborIdentifier,
+};
+pub use project::{ExpertThresholds, ProjectDescription};
+
+/// What the log says about one dataset.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DatasetFacts {
+    /// First and last entry times.
+    pub first: String,
+    /// The last entry time.
+    pub last: String,
+    /// Entries by event kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// Everyone who acted on it.
+    pub principals: BTreeSet<String>,
+    /// Noise mechanisms used by its releases.
+    pub mechanisms: BTreeSet<String>,
+    /// Guarantees stated by its releases, as text.
+    pub guarantees: BTreeSet<String>,
+    /// The total budget its `budget_created` entries state, as text.
+    pub budget: Option<String>,
+}
+
+/// Everything the documents need from the log, extracted once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogFacts {
+    /// Facts per dataset (events without a dataset under `""`).
+    pub datasets: BTreeMap<String, DatasetFacts>,
+    /// Measures the log shows (DP guarantees, anonymization models, pseudonymization, keys).
+    pub measures: Vec<Measure>,
+    /// Risk figures recorded by anonymization runs.
+    pub risks: Vec<RiskSummary>,
+    /// Everyone who appears as a principal.
+    pub principals: BTreeSet<String>,
+}
+
+impl LogFacts {
+    /// Extracts the facts from `entries`.
+    pub fn from_entries(entries: &[LoggedEntry]) -> Self {
+        let mut facts = Self::default();
+        let mut measures = BTreeSet::new();
+        for entry in entries {
+            let dataset = entry.field("dataset").unwrap_or_default().to_owned();
+            let principal = entry.field("principal").unwrap_or_default().to_owned();
+            let d = facts.datasets.entry(dataset.clone()).or_default();
+            if d.first.is_empty() {
+                d.first = entry.time.clone();
+            }
+            d.last = entry.time.clone();
+            *d.kinds.entry(entry.kind().to_owned()).or_default() += 1;
+            d.principals.insert(principal.clone());
+            facts.principals.insert(principal);
+            if let Some(m) = entry.detail("mechanism").and_then(Value::as_str) {
+                d.mechanisms.insert(m.to_owned());
+            }
+            if let Some(g) = guarantee_text(&entry.event) {
+                d.guarantees.insert(g);
+            }
+            if entry.kind() == "budget_created" {
+                let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
+                d.budget = Some(format!("ε = {}, δ = {}", text("epsilon"), text("delta")));
+            }
+            log_measures(entry, &dataset, &mut measures);
+            if entry.kind() == "anonymization_run" {
+                facts.risks.push(risk_from_event(entry));
+            }
+        }
+        facts.measures = measures.into_iter().map(|key| key.0).collect();
+        facts
+    }
+}
+
+/// Measures visible in one entry, deduplicated by the caller's set.
+fn log_measures(entry: &LoggedEntry, dataset: &str, out: &mut BTreeSet<MeasureSortKey>) {
+    let source = format!("audit log, dataset {dataset:?}");
+    let mut add = |kind: MeasureKind, description: String| {
+        out.insert(MeasureSortKey(Measure { kind, description, source: source.clone() }));
+    };
+    match entry.kind() {
+        "release" => {
+            if let Some(g) = guarantee_text(&entry.event) {
+                let mechanism = entry.detail("mechanism").and_then(Value::as_str).unwrap_or("?");
+                add(MeasureKind::DifferentialPrivacy, format!("{g} per release ({mechanism})"));
+            }
+        }
+        "budget_created" => {
+            let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
+            let budget = format!("total budget ε = {}, δ = {}", text("epsilon"), text("delta"));
+            add(MeasureKind::DifferentialPrivacy, budget);
+        }
+        "anonymization_run" => {
+            for (key, kind) in [
+                ("k", MeasureKind::KAnonymity),
+                ("l", MeasureKind::LDiversity),
+                ("t", MeasureKind::TCloseness),
+            ] {
+                if let Some(v) = find(&entry.event["details"], &[key]) {
+                    add(kind, format!("{key} = {}", value_text(v)));
+                }
+            }
+            if let Some(models) = find(&entry.event["details"], &["models"]) {
+                add(MeasureKind::Other, format!("privacy models: {}", value_text(models)));
+            }
+        }
+        "deidentification" => {
+            let profile = find(&entry.event["details"], &["profile"]).map(value_text);
+            let text = format!("de-identification profile {}", profile.unwrap_or("?".into()));
+            add(MeasureKind::Pseudonymization, text);
+        }
+        "key_generation" => {
+            let algorithm = entry.detail("algorithm").map(value_text).unwrap_or_default();
+            let purpose = entry.detail("purpose").map(value_text).unwrap_or_default();
+            add(MeasureKind::Other, format!("{algorithm} key generated for {purpose}"));
+        }
+        _ => {}
+    }
+}
+
+/// Measures ordered by kind, then text, so documents list them deterministically.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MeasureSortKey(Measure);
+
+impl PartialOrd for MeasureSortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MeasureSortKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let key = |m: &Measure| (m.kind, m.description.clone(), m.source.clone());
+        key(&self.0).cmp(&key(&other.0))
+    }
+}
+
+/// `pure ε = 0.5`, `approximate ε = 1, δ = 1e-6`, `zcdp ρ = 0.1`, from an event's guarantee.
+pub fn guarantee_text(event: &Value) -> Option<String> {
+    let g = event.get("guarantee")?;
+    let kind = g.get("kind")?.as_str()?;
+    let parts: Vec<String> = [("epsilon", "ε"), ("delta", "δ"), ("rho", "ρ")]
+        .iter()
+        .filter_map(|(key, sym)| g.get(*key).map(|v| format!("{sym} = {}", value_text(v))))
+        .collect();
+    Some(format!("{kind} {}", parts.join(", ")))
+}
+
+/// A JSON value as short text: strings bare, arrays joined, everything else as JSON.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// The first value under any of `keys`, searched depth-first through objects.
+pub fn find<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    let map = value.as_object()?;
+    for key in keys {
+        if let Some(found) = map.get(*key) {
+            return Some(found);
+        }
+    }
+    map.values().find_map(|v| find(v, keys))
+}
+
+fn risk_from_event(entry: &LoggedEntry) -> RiskSummary {
+    let details = &entry.event["details"];
+    let number = |keys: &[&str]| find(details, keys).and_then(Value::as_f64);
+    let count = |keys: &[&str]| find(details, keys).and_then(Value::as_u64);
+    let models = match find(details, &["models"]) {
+        Some(Value::Array(items)) => items.iter().map(value_text).collect(),
+        Some(other) => vec![value_text(other)],
+        None => Vec::new(),
+    };
+    RiskSummary {
+        job: find(details, &["job", "job_name"])
+            .map(value_text)
+            .unwrap_or_else(|| format!("entry {}", entry.seq)),
+        models,
+        transformation: find(details, &["transformation"]).map(value_text),
+        records: count(&["records", "rows"]),
+        suppressed: count(&["suppressed", "suppressed_records"]),
+        classes: count(&["classes", "equivalence_classes"]),
+        prosecutor_max: number(&["prosecutor_max", "max_prosecutor_risk", "highest_risk"]),
+        prosecutor_avg: number(&["prosecutor_avg", "average_prosecutor_risk", "average_risk"]),
+        journalist_max: number(&["journalist_max", "max_journalist_risk"]),
+        marketer: number(&["marketer", "marketer_risk"]),
+        sample_uniques: number(&["sample_uniques", "sample_uniqueness"]),
+        population_uniques: number(&["population_uniques", "population_uniqueness"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn entry(seq: u64, event: Value) -> LoggedEntry {
+        LoggedEntry { seq, time: format!("2026-01-0{seq}T00:00:00Z"), event }
+    }
+
+    #[test]
+    fn facts_gather_datasets_measures_and_risks() {
+        let entries = vec![
+            entry(
+                1,
+                json!({"kind": "budget_created", "principal": "admin", "dataset": "icu",
+                "details": {"epsilon": "1", "delta": "0"}}),
+            ),
+            entry(
+                2,
+                json!({"kind": "release", "principal": "ana", "dataset": "icu",
+                "guarantee": {"kind": "pure", "epsilon": "0.5"},
+                "details": {"mechanism": "discrete_laplace"}}),
+            ),
+            entry(
+                3,
+                json!({"kind": "anonymization_run", "principal": "ana", "dataset": "icu",
+                "details": {"job": "adult-k5", "models": ["5-anonymity"],
+                    "risk": {"prosecutor_max": 0.2, "records": 100}}}),
+            ),
+        ];
+        let facts = LogFacts::from_entries(&entries);
+        let icu = &facts.datasets["icu"];
+        assert_eq!(icu.kinds["release"], 1);
+        assert_eq!(icu.budget.as_deref(), Some("ε = 1, δ = 0"));
+        assert!(icu.guarantees.contains("pure ε = 0.5"));
+        assert_eq!(facts.risks[0].job, "adult-k5");
+        assert_eq!(facts.risks[0].prosecutor_max, Some(0.2));
+        assert_eq!(facts.risks[0].records, Some(100));
+        let kinds: Vec<MeasureKind> = facts.measures.iter().map(|m| m.kind).collect();
+        assert!(kinds.contains(&MeasureKind::DifferentialPrivacy));
+        assert!(kinds.contains(&MeasureKind::Other));
+    }
+}

@@ -1,0 +1,215 @@
+//! Proof bundles for auditors: one entry's inclusion in a signed tree, and one signed tree's
+//! consistency with a later one, each checkable without the log.
+//!
+//! The log's operator builds a [`LogTree`] (one pass over an intact log) and answers
+//! [`LogTree::inclusion`] and [`LogTree::consistency`] requests in `O(log² n)` hashes each. A
+//! bundle carries everything the auditor needs: the entry line itself (for inclusion), the
+//! Merkle path, and the signed checkpoints whose roots the path leads to. [`check_inclusion`] and
+//! [`check_consistency`] verify a bundle with the log's public key alone. An auditor who keeps
+//! the checkpoints of earlier audits and checks a consistency proof from each to the newest has
+//! verified that nothing recorded then was changed or removed since, without reading the log.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{default_checkpoint_path, read_checkpoints, Checkpoint};
+use crate::entry::{parse_hash, peek_seq};
+use crate::error::AuditError;
+use crate::keys::AuditVerifyingKey;
+use crate::lock::FileLock;
+use crate::merkle::ProofError;
+use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, MerkleTree};
+use crate::verify::MAX_LINE_BYTES;
+
+/// A tree head: a size and its root, signed when a checkpoint of that size exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHead {
+    /// The number of entries.
+    pub size: u64,
+    /// The Merkle root, hex.
+    pub root: String,
+    /// The signed checkpoint stating this size and root, if there is one.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Proof that one entry is in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionBundle {
+    /// The entry's sequence number (its leaf index is `seq - 1`).
+    pub seq: u64,
+    /// The entry's line, without its newline.
+    pub entry: String,
+    /// The Merkle audit path, leaf side first, hex.
+    pub path: Vec<String>,
+    /// The tree the path leads to.
+    pub tree: TreeHead,
+}
+
+/// Proof that a later tree extends an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyBundle {
+    /// The earlier tree.
+    pub old: TreeHead,
+    /// The later tree.
+    pub new: TreeHead,
+    /// The consistency proof, hex.
+    pub proof: Vec<String>,
+}
+
+/// What a successful check established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ProofCheck {
+    /// Whether every root involved carries a valid signature of the given key. Without it the
+    /// proof shows consistency with the stated roots only.
+    pub signed: bool,
+}
+
+/// The Merkle tree of an intact log, with the byte offset of every line.
+#[derive(Debug)]
+pub struct LogTree {
+    tree: MerkleTree,
+    offsets: Vec<u64>,
+    file: File,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl LogTree {
+    /// Verifies the log's chain, then reads it once more to build its tree; reads the default
+    /// checkpoint file for signed roots.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref();
+        let _intact = crate::verify(path)?;
+        let file = File::open(path)?;
+        crate::log::require_regular_file(&file)?;
+        let _lock = FileLock::shared(&file)?;
+        let (mut tree, mut offsets) = (MerkleTree::new(), Vec::new());
+        let mut reader = BufReader::with_capacity(1 << 20, &file);
+        let (mut buf, mut offset) = (Vec::new(), 0u64);
+        loop {
+            buf.clear();
+            let read =
+                Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
+            // Lines past the verified end (appended since) have no newline yet or are new:
+            // only complete lines count, as in the verifier.
+            let Some(content) = buf.strip_suffix(b"\n") else { break };
+            tree.push(leaf_hash(content));
+            offsets.push(offset);
+            offset += read as u64;
+        }
+        let lines = read_checkpoints(&default_checkpoint_path(path))?.unwrap_or_default();
+        let checkpoints = lines.into_iter().filter_map(|l| l.parsed.ok()).collect();
+        drop(_lock);
+        Ok(Self { tree, offsets, file, checkpoints })
+    }
+
+    /// The number of entries.
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The tree head at `size`, with the checkpoint of that size if one matches its root.
+    pub fn head(&self, size: u64) -> Result<TreeHead, AuditError> {
+        let root = hex::encode(self.tree.root_at(size)?);
+        let checkpoint =
+            self.checkpoints.iter().rev().find(|c| c.size == size && c.root == root).cloned();
+        Ok(TreeHead { size, root, checkpoint })
+    }
+
+    /// The smallest checkpointed size at or above `at_least` whose root matches the log, if any.
+    pub fn checkpointed_size(&self, at_least: u64) -> Option<u64> {
+        let matches = |c: &&Checkpoint| {
+            c.size >= at_least
+                && c.size <= self.size()
+                && self.tree.root_at(c.size).is_ok_and(|r| hex::encode(r) == c.root)
+        };
+        self.checkpoints.iter().filter(matches).map(|c| c.size).min()
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of `size` entries.
+    pub fn inclusion(&self, seq: u64, size: u64) -> Result<InclusionBundle, AuditError> {
+        let index = seq.checked_sub(1).ok_or(ProofError::IndexOutOfRange { index: 0, size })?;
+        let path = self.tree.inclusion_proof(index, size)?;
+        Ok(InclusionBundle {
+            seq,
+            entry: self.line(index)?,
+            path: path.iter().map(hex::encode).collect(),
+            tree: self.head(size)?,
+        })
+    }
+
+    /// The consistency proof from the tree of `old` entries to that of `new` entries.
+    pub fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyBundle, AuditError> {
+        let proof = self.tree.consistency_proof(old, new)?;
+        Ok(ConsistencyBundle {
+            old: self.head(old)?,
+            new: self.head(new)?,
+            proof: proof.iter().map(hex::encode).collect(),
+        })
+    }
+
+    /// The tree itself, for callers that answer many proofs.
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
+    }
+
+    fn line(&self, index: u64) -> Result<String, AuditError> {
+        let offset = usize::try_from(index).ok().and_then(|i| self.offsets.get(i));
+        let offset = *offset.ok_or(ProofError::IndexOutOfRange { index, size: self.size() })?;
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut buf = Vec::new();
+        Read::take(BufReader::new(file), MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf)?;
+        let text =
+            String::from_utf8(buf).map_err(|_| AuditError::Compliance("not UTF-8".into()))?;
+        Ok(text.trim_end_matches('\n').to_owned())
+    }
+}
+
+fn hashes(list: &[String]) -> Result<Vec<Hash>, AuditError> {
+    list.iter().map(|h| parse_hash(h).ok_or(AuditError::Proof(ProofError::WrongLength))).collect()
+}
+
+/// Checks a tree head's checkpoint against its size, root and `key`; `Ok(false)` when there is
+/// no key or no checkpoint to check.
+fn head_signed(head: &TreeHead, key: Option<&AuditVerifyingKey>) -> Result<bool, AuditError> {
+    let (Some(key), Some(checkpoint)) = (key, &head.checkpoint) else { return Ok(false) };
+    if checkpoint.size != head.size || checkpoint.root != head.root {
+        return Err(ProofError::RootMismatch.into());
+    }
+    if !checkpoint.is_signed_by(key) {
+        return Err(AuditError::Key("the checkpoint is not signed by the given key"));
+    }
+    Ok(true)
+}
+
+/// Verifies an inclusion bundle: the entry's line hashes to a leaf that the path leads to the
+/// stated root, and (with `key`) that root is signed.
+pub fn check_inclusion(
+    bundle: &InclusionBundle,
+    key: Option<&AuditVerifyingKey>,
+) -> Result<ProofCheck, AuditError> {
+    if peek_seq(bundle.entry.as_bytes()) != Some(bundle.seq) {
+        return Err(AuditError::Compliance("the entry's seq differs from the bundle's".into()));
+    }
+    let root = parse_hash(&bundle.tree.root).ok_or(ProofError::RootMismatch)?;
+    let leaf = leaf_hash(bundle.entry.as_bytes());
+    let index = bundle.seq.checked_sub(1).ok_or(ProofError::WrongLength)?;
+    verify_inclusion(&leaf, index, bundle.tree.size, &hashes(&bundle.path)?, &root)?;
+    Ok(ProofCheck { signed: head_signed(&bundle.tree, key)? && key.is_some() })
+}
+
+/// Verifies a consistency bundle, and (with `key`) both roots' signatures.
+pub fn check_consistency(
+    bundle: &ConsistencyBundle,
+    key: Option<&AuditVerifyingKey>,
+) -> Result<ProofCheck, AuditError> {
+    let old_root = parse_hash(&bundle.old.root).ok_or(ProofError::RootMismatch)?;
+    let new_root = parse_hash(&bundle.new.root).ok_or(ProofError::RootMismatch)?;
+    let proof = hashes(&bundle.proof)?;
+    verify_consistency(bundle.old.size, bundle.new.size, &proof, &old_root, &new_root)?;
+    let signed = head_signed(&bundle.old, key)? & head_signed(&bundle.new, key)?;
+    Ok(ProofCheck { signed })
+}
