@@ -121,10 +121,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(crate) fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-
     /// Refuses trailing bytes.
     pub(crate) fn finish(self) -> Result<(), MpcError> {
         if self.rest.is_empty() {

@@ -70,7 +70,7 @@ pub(crate) fn decode_words(step: u8, bytes: &[u8], expected: usize) -> Result<Ve
 }
 
 /// Parses any protocol message of ring `R` (for the fuzz target): step, count, elements.
-pub fn parse_any<R: Ring>(bytes: &[u8]) -> Result<(u8, Vec<R>), MpcError> {
+pub(crate) fn parse_any<R: Ring>(bytes: &[u8]) -> Result<(u8, Vec<R>), MpcError> {
     let step =
         *bytes.first().ok_or(MpcError::Malformed { what: "protocol message", reason: "empty" })?;
     let count = bytes.len().saturating_sub(9) / R::ENCODED_LEN;
