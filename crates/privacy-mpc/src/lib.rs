@@ -32,3 +32,6 @@ mod wire;
 
 pub use error::MpcError;
 pub use ring::{Ring, Z64};
+
+#[doc(hidden)]
+pub mod fuzzing;

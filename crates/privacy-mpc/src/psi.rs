@@ -138,6 +138,12 @@ impl PsiKey {
         }
     }
 
+    /// A fixed key for the fuzz targets, which need no secrecy.
+    #[doc(hidden)]
+    pub fn from_fixed_for_fuzzing() -> Self {
+        Self { half: Scalar::from(7u8) }
+    }
+
     /// First pass: H(x)^k for each identifier, compressed (in input order).
     pub fn blind(&self, normalised: &[String]) -> Vec<[u8; 32]> {
         let points: Vec<RistrettoPoint> =

@@ -23,7 +23,7 @@
 pub mod arith;
 pub mod beaver;
 pub mod compare;
-mod message;
+pub(crate) mod message;
 pub mod preprocessing;
 pub mod stats;
 
@@ -143,7 +143,7 @@ pub(crate) mod testing {
         body: impl Fn(usize, &mut InProcessTransport, &mut SecureRng) -> T + Send + Sync + 'static,
     ) -> Vec<T> {
         let body = std::sync::Arc::new(body);
-        let handles: Vec<_> = InProcessNetwork::new(parties)
+        let handles: Vec<_> = InProcessNetwork::transports(parties)
             .into_iter()
             .enumerate()
             .map(|(party, mut transport)| {

@@ -16,12 +16,12 @@ pub struct InProcessNetwork;
 
 impl InProcessNetwork {
     /// One connected transport per party; hand each to its own thread.
-    pub fn new(parties: usize) -> Vec<InProcessTransport> {
-        Self::with_timeout(parties, DEFAULT_TIMEOUT)
+    pub fn transports(parties: usize) -> Vec<InProcessTransport> {
+        Self::transports_with_timeout(parties, DEFAULT_TIMEOUT)
     }
 
-    /// As [`InProcessNetwork::new`], waiting at most `timeout` for each message.
-    pub fn with_timeout(parties: usize, timeout: Duration) -> Vec<InProcessTransport> {
+    /// As [`InProcessNetwork::transports`], waiting at most `timeout` for each message.
+    pub fn transports_with_timeout(parties: usize, timeout: Duration) -> Vec<InProcessTransport> {
         // senders[from][to] feeds receivers[to][from].
         let mut senders: Vec<Vec<Option<Sender<Vec<u8>>>>> = vec![Vec::new(); parties];
         let mut receivers: Vec<Vec<Option<Receiver<Vec<u8>>>>> =
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn every_party_hears_every_other() {
-        let transports = InProcessNetwork::new(4);
+        let transports = InProcessNetwork::transports(4);
         let handles: Vec<_> = transports
             .into_iter()
             .map(|mut t| {
@@ -114,7 +114,8 @@ mod tests {
 
     #[test]
     fn bad_peers_and_silence_are_errors() {
-        let mut transports = InProcessNetwork::with_timeout(2, Duration::from_millis(10));
+        let mut transports =
+            InProcessNetwork::transports_with_timeout(2, Duration::from_millis(10));
         let t = &mut transports[0];
         assert!(matches!(t.send(0, b"x"), Err(MpcError::Transport(_))));
         assert!(matches!(t.send(2, b"x"), Err(MpcError::Transport(_))));
