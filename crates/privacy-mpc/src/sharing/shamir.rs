@@ -251,10 +251,8 @@ pub fn recover_scalar(shares: &[ShamirShare]) -> Result<Zeroizing<Scalar>, MpcEr
 
 /// Recovers a byte secret from at least t shares of one dealing.
 pub fn recover_bytes(shares: &[ShamirShare]) -> Result<Zeroizing<Vec<u8>>, MpcError> {
-    let len = shares
-        .first()
-        .and_then(|s| s.secret_len)
-        .ok_or(MpcError::MismatchedShares("not shares of a byte secret"))?;
+    let first = shares.first().ok_or(MpcError::TooFewShares { given: 0, needed: 1 })?;
+    let len = first.secret_len.ok_or(MpcError::MismatchedShares("not shares of a byte secret"))?;
     let elements = recover_elements(shares, Some(len))?;
     let len = len as usize;
     let mut out = Zeroizing::new(Vec::with_capacity(len));

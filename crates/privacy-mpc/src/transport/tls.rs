@@ -152,6 +152,14 @@ impl TlsLink {
             conn.write_tls(&mut socket).map_err(io)?;
         }
         socket.set_read_timeout(None).map_err(io)?;
+        // The handshake may have read application data that arrived with its last flight:
+        // take it out now, or it would wait in rustls until more bytes arrive.
+        let mut early = Vec::new();
+        let state = conn.process_new_packets().map_err(|e| tls_error("bad record", e))?;
+        if state.plaintext_bytes_to_read() > 0 {
+            early.resize(state.plaintext_bytes_to_read(), 0);
+            conn.reader().read_exact(&mut early).map_err(io)?;
+        }
         let reader_socket = socket.try_clone().map_err(io)?;
         let writer_socket = socket.try_clone().map_err(io)?;
         let shared = Arc::new(Shared { conn: Mutex::new(conn), writer: Mutex::new(writer_socket) });
@@ -159,7 +167,7 @@ impl TlsLink {
         let thread_shared = Arc::clone(&shared);
         let reader = std::thread::Builder::new()
             .name("mpc-tls-reader".into())
-            .spawn(move || read_loop(&thread_shared, reader_socket, &tx))
+            .spawn(move || read_loop(&thread_shared, reader_socket, &tx, early))
             .map_err(|e| MpcError::Transport(format!("cannot start a reader thread: {e}")))?;
         Ok(Self { shared, incoming, socket, reader: Some(reader) })
     }
@@ -247,9 +255,18 @@ fn connect_tcp(addr: &str, timeout: Duration) -> Result<TcpStream, MpcError> {
 }
 
 /// Receives TLS records, decrypts them and queues whole frames until the connection ends.
-fn read_loop(shared: &Shared, mut socket: TcpStream, tx: &Sender<Result<Vec<u8>, MpcError>>) {
+fn read_loop(
+    shared: &Shared,
+    mut socket: TcpStream,
+    tx: &Sender<Result<Vec<u8>, MpcError>>,
+    early: Vec<u8>,
+) {
     let mut net = vec![0u8; 64 * 1024];
-    let mut plain = Vec::new();
+    let mut plain = early;
+    if let Err(e) = deliver_frames(&mut plain, tx) {
+        let _ = tx.send(Err(e));
+        return;
+    }
     loop {
         let n = match socket.read(&mut net) {
             Ok(0) => return close(tx, "the connection closed"),
