@@ -19,8 +19,13 @@ use privacy_dp::{
     NonFinitePolicy, ReadOptions,
 };
 
+mod certs;
 mod demo;
+mod mpc_common;
 mod output;
+mod pprl;
+mod psi;
+mod secure_sum;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -48,6 +53,18 @@ enum Command {
     Audit(AuditCommand),
     /// Run the whole path on the bundled Adult census data, in a temporary folder.
     Demo,
+    /// Private set intersection of a CSV column with one other site, over TLS.
+    #[command(subcommand)]
+    Psi(psi::PsiCommand),
+    /// Bloom-filter record linkage: encode records, link encodings.
+    #[command(subcommand)]
+    Pprl(pprl::PprlCommand),
+    /// Total a numeric column across n sites with secret sharing, over TLS.
+    #[command(subcommand)]
+    SecureSum(secure_sum::SecureSumCommand),
+    /// Certificates for a research network (pilots and tests).
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
 }
 
 #[derive(Subcommand)]
@@ -255,6 +272,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             demo::run()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Psi(command) => psi::run(command),
+        Command::Pprl(command) => pprl::run(command),
+        Command::SecureSum(command) => secure_sum::run(command),
+        Command::Certs(command) => certs::run(command),
     }
 }
 
