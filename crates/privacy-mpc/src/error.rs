@@ -58,8 +58,13 @@ pub enum MpcError {
     #[error("identity group element in {0}")]
     IdentityPoint(&'static str),
     /// A value does not fit the ring or range a protocol declares.
-    #[error("value out of range: {0}")]
-    OutOfRange(&'static str),
+    #[error("{what} is out of range: {reason}")]
+    OutOfRange {
+        /// The quantity checked.
+        what: &'static str,
+        /// The range rule that failed.
+        reason: &'static str,
+    },
     /// The transport failed: a connection closed, a peer is unknown, or I/O failed.
     #[error("transport failure: {0}")]
     Transport(String),

@@ -21,6 +21,7 @@
 //! trade-off is one thread per connection instead of an async runtime: simple to reason about,
 //! and ample for the tens of parties a research network has.
 
+mod codec;
 pub mod error;
 pub mod pprl;
 pub mod protocol;
@@ -28,7 +29,6 @@ pub mod psi;
 pub mod ring;
 pub mod sharing;
 pub mod transport;
-mod wire;
 
 pub use error::MpcError;
 pub use ring::{Ring, Z64};

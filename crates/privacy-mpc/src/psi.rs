@@ -39,11 +39,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use privacy_core::SecureRng;
 
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
 use crate::protocol::{audited, RunContext, ThreatModel};
 use crate::sharing::feldman::decode_point;
 use crate::transport::Transport;
-use crate::wire::{Reader, Writer};
 
 /// The threat model of ECDH-PSI.
 pub const PSI_THREAT_MODEL: ThreatModel = ThreatModel {
@@ -260,7 +260,10 @@ pub fn parse_hello(bytes: &[u8], mode: PsiMode) -> Result<usize, MpcError> {
     let size = r.u64()?;
     r.finish()?;
     if size > MAX_SET_SIZE {
-        return Err(MpcError::OutOfRange("the peer's set exceeds 2^28 identifiers"));
+        return Err(MpcError::OutOfRange {
+            what: "the peer's set",
+            reason: "more than 2^28 identifiers",
+        });
     }
     // size <= 2^28 fits in usize.
     Ok(size as usize)

@@ -55,6 +55,8 @@ pub enum Encoding {
 }
 
 /// Encodes records under one schema and one secret.
+// FIXME: encoding time depends on the length of each value (a timing side channel on the data
+// owner's own machine); a fixed token budget per feature would make it constant.
 pub struct Encoder {
     schema: LinkageSchema,
     fingerprint: String,

@@ -171,7 +171,10 @@ pub fn secure_less_than(
             return Err(MpcError::InvalidInput("an owner must input exactly count values".into()));
         }
         if values.iter().any(|v| v.unsigned_abs() >= COMPARISON_INPUT_BOUND as u64) {
-            return Err(MpcError::OutOfRange("comparison inputs must lie in (-2^62, 2^62)"));
+            return Err(MpcError::OutOfRange {
+                what: "comparison inputs",
+                reason: "outside (-2^62, 2^62)",
+            });
         }
         let mine: Vec<Z64> = if owns {
             values.iter().map(|v| Z64::from_i128(i128::from(*v))).collect()

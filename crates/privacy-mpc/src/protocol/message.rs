@@ -4,9 +4,9 @@
 //! parsed as another's; the count must be what the receiver expects, so a short or long vector
 //! is refused before any element is used.
 
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
 use crate::ring::Ring;
-use crate::wire::{Reader, Writer};
 
 /// Step tags.
 pub(crate) mod tag {

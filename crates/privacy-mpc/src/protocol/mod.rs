@@ -46,6 +46,9 @@ pub struct ThreatModel {
     pub assumptions: &'static str,
 }
 
+// FIXME: no protocol here detects a cheating party (no MACs on shares, as SPDZ has); a malicious
+// party can change outputs undetected. Authenticated shares would make them malicious secure.
+
 /// Semi-honest, up to n − 1 of n parties, no further trust.
 pub const SEMI_HONEST_DISHONEST_MAJORITY: ThreatModel = ThreatModel {
     adversary: "semi-honest",
@@ -120,7 +123,7 @@ pub fn error_code(error: &MpcError) -> &'static str {
         MpcError::Transport(_) | MpcError::Timeout(_) => "transport_failure",
         MpcError::Tls(_) => "authentication_failure",
         MpcError::ProtocolMismatch(_) => "protocol_mismatch",
-        MpcError::OutOfRange(_) => "out_of_range",
+        MpcError::OutOfRange { .. } => "out_of_range",
         MpcError::PreprocessingExhausted(_) => "preprocessing_exhausted",
         MpcError::InvalidInput(_) | MpcError::InvalidRecord { .. } => "invalid_input",
         MpcError::Audit(_) => "audit_failure",

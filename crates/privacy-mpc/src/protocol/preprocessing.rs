@@ -101,6 +101,8 @@ pub struct DealRequest {
 }
 
 /// A trusted dealer for `parties` parties.
+// FIXME: the dealer must be trusted not to collude with any party; an OT-based (Keller, Orsini,
+// Scholl 2016) or Paillier-based generator implementing `Preprocessing` would remove that trust.
 #[derive(Debug)]
 pub struct TrustedDealer {
     parties: usize,

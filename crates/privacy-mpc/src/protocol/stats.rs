@@ -64,12 +64,18 @@ fn exact_totals(
     local: &[i128],
 ) -> Result<Vec<i128>, MpcError> {
     if local.iter().any(|v| v.unsigned_abs() > MAX_LOCAL_TOTAL) {
-        return Err(MpcError::OutOfRange("a local total exceeds 2^100 in magnitude"));
+        return Err(MpcError::OutOfRange {
+            what: "a local total",
+            reason: "magnitude above 2^100",
+        });
     }
     let inputs: Vec<Scalar> = local.iter().map(|v| Scalar::from_i128(*v)).collect();
     sum_round(t, rng, &inputs)?
         .into_iter()
-        .map(|s| s.to_i128().ok_or(MpcError::OutOfRange("the total exceeds 2^126 in magnitude")))
+        .map(|s| {
+            s.to_i128()
+                .ok_or(MpcError::OutOfRange { what: "the total", reason: "magnitude above 2^126" })
+        })
         .collect()
 }
 
@@ -113,8 +119,10 @@ pub fn secure_mean(
 ) -> Result<MeanResult, MpcError> {
     audited(context, "secure-mean", SEMI_HONEST_DISHONEST_MAJORITY, transport, |t| {
         let totals = exact_totals(t, rng, &[local_total, i128::from(local_count)])?;
-        let count = u64::try_from(totals[1])
-            .map_err(|_| MpcError::OutOfRange("the count is negative or too large"))?;
+        let count = u64::try_from(totals[1]).map_err(|_| MpcError::OutOfRange {
+            what: "the count",
+            reason: "negative or above 2^64",
+        })?;
         Ok(MeanResult { total: totals[0], count })
     })
 }
@@ -156,7 +164,10 @@ pub fn secure_variance(
 ) -> Result<VarianceResult, MpcError> {
     audited(context, "secure-variance", SEMI_HONEST_WITH_DEALER, transport, |t| {
         if values.len() > MAX_VARIANCE_COUNT {
-            return Err(MpcError::OutOfRange("a party contributes more than 2^40 values"));
+            return Err(MpcError::OutOfRange {
+                what: "a party's values",
+                reason: "more than 2^40",
+            });
         }
         let local = local_moments(values);
         let shares = share_inputs(t, rng, &local)?;
@@ -167,11 +178,13 @@ pub fn secure_variance(
         let count = n
             .to_i128()
             .and_then(|c| u64::try_from(c).ok())
-            .ok_or(MpcError::OutOfRange("the count is negative or too large"))?;
+            .ok_or(MpcError::OutOfRange { what: "the count", reason: "negative or above 2^64" })?;
         let square_of_sum = multiply(t, preprocessing, &[sum], &[sum])?[0];
-        let scaled = open(t, &[n * squares - square_of_sum])?[0]
-            .to_i128()
-            .ok_or(MpcError::OutOfRange("the variance numerator exceeds 2^126"))?;
+        let scaled =
+            open(t, &[n * squares - square_of_sum])?[0].to_i128().ok_or(MpcError::OutOfRange {
+                what: "the variance numerator",
+                reason: "above 2^126",
+            })?;
         Ok(VarianceResult { count, scaled })
     })
 }
@@ -220,7 +233,7 @@ mod tests {
         let results = run_parties(2, 21, |_, t, rng| {
             secure_total(t, rng, &CONTEXT, &[i128::MAX]).map(|_| ())
         });
-        assert!(results.iter().all(|r| matches!(r, Err(MpcError::OutOfRange(_)))));
+        assert!(results.iter().all(|r| matches!(r, Err(MpcError::OutOfRange { .. }))));
     }
 
     #[test]

@@ -12,9 +12,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use privacy_core::SecureRng;
 
 use super::{DealingId, ShareKind, SHARE_FORMAT_VERSION};
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
 use crate::ring::Ring;
-use crate::wire::{Reader, Writer};
 
 /// The most parties an additive sharing supports.
 pub const MAX_ADDITIVE_PARTIES: usize = u16::MAX as usize;

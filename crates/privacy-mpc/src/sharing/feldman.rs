@@ -19,8 +19,8 @@ use curve25519_dalek::Scalar;
 use privacy_core::SecureRng;
 
 use super::shamir::{Shamir, ShamirShare};
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
-use crate::wire::{Reader, Writer};
 
 const COMMITMENTS_VERSION: u8 = 1;
 

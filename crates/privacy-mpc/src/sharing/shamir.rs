@@ -23,9 +23,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use privacy_core::SecureRng;
 
 use super::{DealingId, ShareKind, SHARE_FORMAT_VERSION};
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
 use crate::ring::decode_scalar;
-use crate::wire::{Reader, Writer};
 
 /// Bytes of secret per field element.
 const CHUNK: usize = 31;

@@ -33,6 +33,8 @@ use zeroize::Zeroizing;
 use crate::error::MpcError;
 
 /// A network certificate authority, for pilots and tests.
+// FIXME: no revocation and no persisted CA key (a new site means a new network); production
+// networks should issue from their PKI and pass PEM files to `TlsIdentity::from_pem_files`.
 pub struct NetworkCa {
     params: CertificateParams,
     key: KeyPair,

@@ -19,8 +19,8 @@ use privacy_core::SecureRng;
 
 use super::certs::{check_party_name, TlsIdentity};
 use super::tls::{accept_until, PeerEntry, TlsLink, TlsMesh, TlsOptions};
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
-use crate::wire::{Reader, Writer};
 
 const JOIN_MAGIC: &[u8; 8] = b"mpc-join";
 const ROSTER_MAGIC: &[u8; 8] = b"mpc-rost";

@@ -28,8 +28,8 @@ use rustls_pki_types::ServerName;
 
 use super::certs::{check_party_name, TlsIdentity};
 use super::{check_peer, Transport, DEFAULT_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
-use crate::wire::{Reader, Writer};
 
 /// Timeouts of a mesh.
 #[derive(Clone, Copy, Debug)]
