@@ -1,6 +1,24 @@
 //! Secure computation between institutions that will not share rows.
 //!
-//! **Status: not yet implemented.** This crate will hold Paillier encryption (num-bigint),
-//! exponential ElGamal on Ristretto255 (curve25519-dalek), secret sharing and MPC protocols,
-//! private set intersection, commitments and zero-knowledge proofs. It exposes nothing yet, so
-//! that nothing can be mistaken for a working protocol.
+//! This crate provides the cryptographic building blocks hospitals need to compute together
+//! without pooling patient data:
+//!
+//! - [`commit`]: Pedersen commitments over Ristretto255 (perfectly hiding, computationally
+//!   binding, additively homomorphic), with a second generator derived by hash-to-group.
+//! - [`group`]: the Ristretto255 group and its strict decoders (canonical encodings only, no
+//!   identity where a public element is expected).
+//!
+//! Main design decision: every primitive refuses, with a typed [`MpcError`], any input it cannot
+//! prove well formed — non-canonical points and scalars, ciphertexts out of range, proofs over
+//! another statement — rather than computing on it. Randomness comes only from
+//! [`privacy_core::SecureRng`] (any `RngCore + CryptoRng` is accepted, and the crate's own
+//! entry points take `SecureRng`). Trade-off: the arithmetic is pure Rust (num-bigint,
+//! curve25519-dalek), so it builds everywhere without GMP or OpenSSL, at a measured speed cost
+//! for Paillier (see `benches/`).
+
+pub mod commit;
+pub mod error;
+pub mod group;
+
+pub use commit::{Commitment, Opening, PedersenGenerators};
+pub use error::MpcError;
