@@ -7,6 +7,10 @@
 //!   binding, additively homomorphic), with a second generator derived by hash-to-group.
 //! - [`group`]: the Ristretto255 group and its strict decoders (canonical encodings only, no
 //!   identity where a public element is expected).
+//! - [`paillier`]: Paillier encryption with CRT, a precomputed randomness pool, signed integer,
+//!   fixed-point and packed encodings, and a square-free modulus proof.
+//! - [`wire`]: the versioned, length-prefixed byte format of keys, ciphertexts and proofs.
+//! - [`audit`]: key generation and decryption reported to a `privacy_core::AuditSink`.
 //!
 //! Main design decision: every primitive refuses, with a typed [`MpcError`], any input it cannot
 //! prove well formed — non-canonical points and scalars, ciphertexts out of range, proofs over
@@ -16,9 +20,12 @@
 //! curve25519-dalek), so it builds everywhere without GMP or OpenSSL, at a measured speed cost
 //! for Paillier (see `benches/`).
 
+pub mod audit;
 pub mod commit;
 pub mod error;
 pub mod group;
+pub mod paillier;
+pub mod wire;
 
 pub use commit::{Commitment, Opening, PedersenGenerators};
 pub use error::MpcError;
