@@ -9,6 +9,10 @@
 //!   identity where a public element is expected).
 //! - [`paillier`]: Paillier encryption with CRT, a precomputed randomness pool, signed integer,
 //!   fixed-point and packed encodings, and a square-free modulus proof.
+//! - [`elgamal`]: exponential ElGamal on Ristretto255, discrete-log decryption over a declared
+//!   range with a fixed number of steps, threshold key generation and decryption.
+//! - [`zkp`]: Schnorr, Chaum–Pedersen, correct-decryption proofs for ElGamal and Paillier,
+//!   range proofs (bulletproofs) and a bounded-norm proof, with strong Fiat–Shamir.
 //! - [`wire`]: the versioned, length-prefixed byte format of keys, ciphertexts and proofs.
 //! - [`audit`]: key generation and decryption reported to a `privacy_core::AuditSink`.
 //!
@@ -22,10 +26,12 @@
 
 pub mod audit;
 pub mod commit;
+pub mod elgamal;
 pub mod error;
 pub mod group;
 pub mod paillier;
 pub mod wire;
+pub mod zkp;
 
 pub use commit::{Commitment, Opening, PedersenGenerators};
 pub use error::MpcError;

@@ -332,7 +332,7 @@ impl SecretKey {
     }
 
     /// `φ(N) = (p − 1)(q − 1)`, for proofs that need an `N`-th root.
-    pub(super) fn phi(&self) -> BigUint {
+    pub(crate) fn phi(&self) -> BigUint {
         &self.p_minus_1 * &self.q_minus_1
     }
 

@@ -31,4 +31,4 @@ pub use modulus_proof::{ModulusProof, SQUARE_FREE_ROUNDS};
 pub use pool::{RandomnessPool, RefillHandle};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
