@@ -37,6 +37,9 @@ pub enum AuditEventKind {
     ProtocolRun,
     /// A federated-learning round finished: round, sites, aggregation, DP parameters.
     FederatedRound,
+    /// Ciphertexts were decrypted (or a threshold decryption share was produced): algorithm,
+    /// public key fingerprint and how many, never a plaintext.
+    Decryption,
 }
 
 /// One event for the audit log.

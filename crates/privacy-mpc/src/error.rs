@@ -1,20 +1,87 @@
 //! The one error type of `privacy-mpc`.
 //!
-//! Every parser of bytes received from another party, every protocol step and every input check
-//! reports through [`MpcError`]. Messages are lower-case, carry no trailing period and never
-//! contain a share, a secret, an identifier or any other data value: only what kind of input
-//! was wrong and where.
+//! Every refusal is typed, so that a caller can tell a malformed message from a failed proof
+//! from an overflowing sum, a forged share from a dropped connection. Messages name what was wrong (a field, a check), never a value: a
+//! plaintext, a key or a share must not reach a log through an error message.
 
 use thiserror::Error;
 
-/// Everything that can go wrong in secret sharing, protocols, PSI and record linkage.
+use privacy_core::CoreError;
+
+/// A failure of a cryptographic primitive, a deserializer or a proof check.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum MpcError {
-    /// A sharing was asked for with a threshold or party count that cannot work
-    /// (threshold 0, threshold above the party count, or too many parties).
-    #[error("invalid sharing parameters: {0}")]
-    InvalidSharingParameters(&'static str),
+    /// A core contract failed: the entropy source or an audit sink.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// Bytes do not follow the versioned wire format (bad magic, truncated, trailing bytes,
+    /// a length prefix past the end, a field longer than its limit).
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// The object being read.
+        what: &'static str,
+        /// Which rule of the format was broken.
+        reason: &'static str,
+    },
+    /// The format version is not one this build reads.
+    #[error("unsupported format version {found} for {what}")]
+    UnsupportedVersion {
+        /// The object being read.
+        what: &'static str,
+        /// The version byte found.
+        found: u8,
+    },
+    /// The bytes are of another object type than expected (a key where a ciphertext was due).
+    #[error("expected a {expected}, found object type {found}")]
+    WrongObjectType {
+        /// The object expected.
+        expected: &'static str,
+        /// The type tag found.
+        found: u8,
+    },
+    /// A number lies outside its valid range (e.g. a ciphertext not in (0, N²), or sharing a
+    /// factor with N).
+    #[error("{what} is out of range: {reason}")]
+    OutOfRange {
+        /// The quantity checked.
+        what: &'static str,
+        /// The range rule that failed.
+        reason: &'static str,
+    },
+    /// A group element or scalar is not in canonical encoding, or is not a valid point.
+    #[error("{what} is not a canonical encoding")]
+    NonCanonical {
+        /// The quantity checked.
+        what: &'static str,
+    },
+    /// A key (own or received) fails a structural check: size, small factors, a square factor,
+    /// primes too close, a public and secret key that do not match.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// Two operands belong to different keys or parameters.
+    #[error("operands belong to different keys")]
+    KeyMismatch,
+    /// A value is outside what the chosen encoding can represent, so it cannot be encrypted.
+    #[error("value cannot be encoded: {0}")]
+    EncodingRange(&'static str),
+    /// A decrypted plaintext lies outside the encoding's range: a homomorphic sum or product
+    /// overflowed (or the ciphertext was not produced by this encoding). Never a silent wrap.
+    #[error("plaintext overflow: the decrypted value is outside the encoding's range")]
+    PlaintextOverflow,
+    /// An exponential-ElGamal plaintext is outside the declared decryption range.
+    #[error("the plaintext is outside the declared range of the discrete-log search")]
+    DiscreteLogOutOfRange,
+    /// A parameter of a primitive is invalid (zero sites, a threshold above n, a bit width
+    /// bulletproofs does not support …).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(&'static str),
+    /// A zero-knowledge proof did not verify.
+    #[error("{0} proof did not verify")]
+    ProofRejected(&'static str),
+    /// The precomputed pool of Paillier randomness is empty and refilling is not allowed.
+    #[error("the pool of precomputed randomness is empty")]
+    PoolExhausted,
     /// Fewer shares than the threshold were given to a reconstruction.
     #[error("too few shares: {given} given, {needed} needed")]
     TooFewShares {
@@ -39,32 +106,6 @@ pub enum MpcError {
     /// A share failed verification against the dealer's commitments (Feldman or Pedersen).
     #[error("share does not match the dealer's commitments")]
     ShareVerificationFailed,
-    /// A message or file is malformed: wrong length, tag, version or framing.
-    #[error("malformed {what}: {reason}")]
-    Malformed {
-        /// What was being parsed.
-        what: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A scalar encoding is not reduced modulo the group order.
-    #[error("non-canonical scalar in {0}")]
-    NonCanonicalScalar(&'static str),
-    /// A point encoding is not a canonical Ristretto255 encoding.
-    #[error("invalid or non-canonical group element in {0}")]
-    InvalidPoint(&'static str),
-    /// A point is the identity, which no honest party ever sends here (it would reveal or
-    /// cancel what it multiplies).
-    #[error("identity group element in {0}")]
-    IdentityPoint(&'static str),
-    /// A value does not fit the ring or range a protocol declares.
-    #[error("{what} is out of range: {reason}")]
-    OutOfRange {
-        /// The quantity checked.
-        what: &'static str,
-        /// The range rule that failed.
-        reason: &'static str,
-    },
     /// The transport failed: a connection closed, a peer is unknown, or I/O failed.
     #[error("transport failure: {0}")]
     Transport(String),
@@ -95,19 +136,10 @@ pub enum MpcError {
     /// An input set or parameter is unusable (empty where a value is needed, and similar).
     #[error("invalid input: {0}")]
     InvalidInput(String),
-    /// The operating system's entropy source failed.
-    #[error("randomness unavailable: {0}")]
-    Entropy(String),
     /// The audit sink refused the protocol-run event.
     #[error("audit sink failure: {0}")]
     Audit(String),
 }
 
-impl From<privacy_core::CoreError> for MpcError {
-    fn from(error: privacy_core::CoreError) -> Self {
-        match error {
-            privacy_core::CoreError::Entropy(reason) => Self::Entropy(reason),
-            other => Self::Audit(other.to_string()),
-        }
-    }
-}
+/// The crate's result type.
+pub type Result<T, E = MpcError> = std::result::Result<T, E>;

@@ -11,7 +11,7 @@ use crate::pprl::{EncodingFile, LinkageSchema};
 use crate::protocol::message::parse_any;
 use crate::psi::{parse_chunk, parse_hello, PsiKey, PsiMode};
 use crate::ring::Z64;
-use crate::sharing::{AdditiveShare, FeldmanCommitments, ShamirShare};
+use crate::sharing::{AdditiveShare, FeldmanCommitments, PedersenCommitments, ShamirShare};
 use crate::transport::rendezvous::{JoinRequest, Roster};
 use crate::transport::tls::MeshHello;
 
@@ -27,6 +27,9 @@ pub fn shares(data: &[u8]) {
         assert_eq!(share.to_bytes(), data, "additive share does not re-encode");
     }
     if let Ok(commitments) = FeldmanCommitments::from_bytes(data) {
+        assert_eq!(commitments.to_bytes(), data, "commitments do not re-encode");
+    }
+    if let Ok(commitments) = PedersenCommitments::from_bytes(data) {
         assert_eq!(commitments.to_bytes(), data, "commitments do not re-encode");
     }
 }

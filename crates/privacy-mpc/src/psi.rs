@@ -41,8 +41,8 @@ use privacy_core::SecureRng;
 
 use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
+use crate::group::decode_public_point;
 use crate::protocol::{audited, RunContext, ThreatModel};
-use crate::sharing::feldman::decode_point;
 use crate::transport::Transport;
 
 /// The threat model of ECDH-PSI.
@@ -156,7 +156,7 @@ impl PsiKey {
     pub fn reblind(&self, received: &[[u8; 32]]) -> Result<Vec<[u8; 32]>, MpcError> {
         let points = received
             .iter()
-            .map(|bytes| decode_point(bytes, "psi set").map(|p| self.half * p))
+            .map(|bytes| decode_public_point(bytes, "psi set").map(|p| self.half * p))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(compress_doubled(&points))
     }
@@ -336,8 +336,8 @@ mod tests {
         let ab = b.reblind(&a.blind(&ids)).unwrap();
         let ba = a.reblind(&b.blind(&ids)).unwrap();
         assert_eq!(ab, ba);
-        assert!(matches!(a.reblind(&[[0u8; 32]]), Err(MpcError::IdentityPoint(_))));
-        assert!(matches!(a.reblind(&[[0xffu8; 32]]), Err(MpcError::InvalidPoint(_))));
+        assert!(matches!(a.reblind(&[[0u8; 32]]), Err(MpcError::OutOfRange { .. })));
+        assert!(matches!(a.reblind(&[[0xffu8; 32]]), Err(MpcError::NonCanonical { .. })));
     }
 
     fn run(mode: PsiMode) -> Vec<PsiOutcome> {

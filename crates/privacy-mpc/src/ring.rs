@@ -164,7 +164,7 @@ impl Ring for Scalar {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, MpcError> {
-        decode_scalar(bytes, "scalar")
+        crate::group::decode_scalar(bytes, "scalar")
     }
 }
 
@@ -177,13 +177,6 @@ fn scalar_to_small(s: &Scalar) -> Option<u128> {
     let mut low = [0u8; 16];
     low.copy_from_slice(&bytes[..16]);
     Some(u128::from_le_bytes(low))
-}
-
-/// Parses a canonical 32-byte scalar encoding, refusing unreduced ones.
-pub(crate) fn decode_scalar(bytes: &[u8], what: &'static str) -> Result<Scalar, MpcError> {
-    let array: [u8; 32] =
-        bytes.try_into().map_err(|_| MpcError::Malformed { what, reason: "length" })?;
-    Option::from(Scalar::from_canonical_bytes(array)).ok_or(MpcError::NonCanonicalScalar(what))
 }
 
 #[cfg(test)]
@@ -206,7 +199,7 @@ mod tests {
     fn unreduced_scalars_are_refused() {
         let mut bytes = [0xffu8; 32];
         bytes[31] = 0x7f;
-        assert!(matches!(Scalar::decode(&bytes), Err(MpcError::NonCanonicalScalar(_))));
+        assert!(matches!(Scalar::decode(&bytes), Err(MpcError::NonCanonical { .. })));
         assert!(matches!(Scalar::decode(&[0u8; 31]), Err(MpcError::Malformed { .. })));
         assert!(matches!(Z64::decode(&[0u8; 9]), Err(MpcError::Malformed { .. })));
     }

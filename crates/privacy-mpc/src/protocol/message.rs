@@ -94,7 +94,7 @@ mod tests {
         scalar[9..].copy_from_slice(&[0xff; 32]);
         assert!(matches!(
             decode::<Scalar>(tag::OPEN, &scalar, 1),
-            Err(MpcError::NonCanonicalScalar(_))
+            Err(MpcError::NonCanonical { .. })
         ));
         let words = encode_words(tag::BIT_AND, &[u64::MAX]);
         assert_eq!(decode_words(tag::BIT_AND, &words, 1).unwrap(), vec![u64::MAX]);

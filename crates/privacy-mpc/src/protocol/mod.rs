@@ -117,9 +117,9 @@ pub fn run_event(
 pub fn error_code(error: &MpcError) -> &'static str {
     match error {
         MpcError::Malformed { .. }
-        | MpcError::NonCanonicalScalar(_)
-        | MpcError::InvalidPoint(_)
-        | MpcError::IdentityPoint(_) => "malformed_message",
+        | MpcError::NonCanonical { .. }
+        | MpcError::UnsupportedVersion { .. }
+        | MpcError::WrongObjectType { .. } => "malformed_message",
         MpcError::Transport(_) | MpcError::Timeout(_) => "transport_failure",
         MpcError::Tls(_) => "authentication_failure",
         MpcError::ProtocolMismatch(_) => "protocol_mismatch",

@@ -120,7 +120,7 @@ impl TrustedDealer {
     /// A dealer for 2 or more parties.
     pub fn new(parties: usize) -> Result<Self, MpcError> {
         if parties < 2 {
-            return Err(MpcError::InvalidSharingParameters("a dealer serves at least 2 parties"));
+            return Err(MpcError::InvalidParameter("a dealer serves at least 2 parties"));
         }
         Ok(Self { parties })
     }

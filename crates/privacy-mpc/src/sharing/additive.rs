@@ -91,9 +91,7 @@ pub fn share_additive<R: Ring>(
     rng: &mut SecureRng,
 ) -> Result<Vec<AdditiveShare<R>>, MpcError> {
     if !(2..=MAX_ADDITIVE_PARTIES).contains(&parties) {
-        return Err(MpcError::InvalidSharingParameters(
-            "additive sharing needs 2 to 65535 parties",
-        ));
+        return Err(MpcError::InvalidParameter("additive sharing needs 2 to 65535 parties"));
     }
     let dealing = DealingId::random(rng);
     let mut values = split_additive(secret, parties, rng);
@@ -190,9 +188,6 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(AdditiveShare::<Scalar>::from_bytes(&long).is_err());
-        assert!(matches!(
-            share_additive(Z64(1), 1, &mut rng),
-            Err(MpcError::InvalidSharingParameters(_))
-        ));
+        assert!(matches!(share_additive(Z64(1), 1, &mut rng), Err(MpcError::InvalidParameter(_))));
     }
 }

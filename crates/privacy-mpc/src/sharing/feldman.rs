@@ -12,8 +12,8 @@
 //! For such secrets use Pedersen's variant, which hides the secret perfectly.
 
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
-use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::VartimeMultiscalarMul;
 use curve25519_dalek::Scalar;
 
 use privacy_core::SecureRng;
@@ -21,6 +21,7 @@ use privacy_core::SecureRng;
 use super::shamir::{Shamir, ShamirShare};
 use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
+use crate::group::decode_public_point;
 
 const COMMITMENTS_VERSION: u8 = 1;
 
@@ -101,23 +102,11 @@ impl FeldmanCommitments {
             return Err(MpcError::Malformed { what: "feldman commitments", reason: "count" });
         }
         let points = (0..count)
-            .map(|_| decode_point(&r.array()?, "feldman commitments"))
+            .map(|_| decode_public_point(r.take(32)?, "feldman commitments"))
             .collect::<Result<Vec<_>, _>>()?;
         r.finish()?;
         Ok(Self { points })
     }
-}
-
-/// Decompresses a canonical, non-identity Ristretto255 point.
-pub(crate) fn decode_point(
-    bytes: &[u8; 32],
-    what: &'static str,
-) -> Result<RistrettoPoint, MpcError> {
-    let point = CompressedRistretto(*bytes).decompress().ok_or(MpcError::InvalidPoint(what))?;
-    if point == RistrettoPoint::identity() {
-        return Err(MpcError::IdentityPoint(what));
-    }
-    Ok(point)
 }
 
 #[cfg(test)]
@@ -150,13 +139,16 @@ mod tests {
         let mut bytes = vec![COMMITMENTS_VERSION];
         bytes.extend_from_slice(&1u64.to_le_bytes());
         bytes.extend_from_slice(&[0u8; 32]);
-        assert!(matches!(FeldmanCommitments::from_bytes(&bytes), Err(MpcError::IdentityPoint(_))));
+        assert!(matches!(FeldmanCommitments::from_bytes(&bytes), Err(MpcError::OutOfRange { .. })));
         // The field element p − 1 + 2: not reduced, so not a canonical encoding.
         let mut non_canonical = [0xffu8; 32];
         non_canonical[0] = 0xed;
         non_canonical[31] = 0x7f;
         bytes.truncate(9);
         bytes.extend_from_slice(&non_canonical);
-        assert!(matches!(FeldmanCommitments::from_bytes(&bytes), Err(MpcError::InvalidPoint(_))));
+        assert!(matches!(
+            FeldmanCommitments::from_bytes(&bytes),
+            Err(MpcError::NonCanonical { .. })
+        ));
     }
 }

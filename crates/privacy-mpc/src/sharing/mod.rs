@@ -1,5 +1,6 @@
 //! Secret sharing: additive (modulo 2^64 and over the Ristretto255 scalar field), Shamir's
-//! (t, n) threshold sharing over the scalar field, and Feldman's verifiable variant.
+//! (t, n) threshold sharing over the scalar field, and Feldman's and Pedersen's verifiable
+//! variants.
 //!
 //! A secret split into shares is information-theoretically hidden from any set of shares too
 //! small to reconstruct it: all n shares for additive sharing, t for Shamir's (Shamir 1979).
@@ -11,12 +12,13 @@
 //! shows only public metadata. All randomness comes from [`privacy_core::SecureRng`].
 //!
 //! Trade-off: Shamir's scheme works over the scalar field of order ℓ ≈ 2^252 so that the same
-//! shares feed Feldman (and Pedersen) commitments on Ristretto255. A byte secret is therefore
+//! shares feed Feldman and Pedersen commitments on Ristretto255. A byte secret is therefore
 //! cut into 31-byte chunks, each shared with its own polynomial at the same points; a 32-byte
 //! key takes two field elements per share.
 
 pub mod additive;
 pub mod feldman;
+pub mod pedersen;
 pub mod shamir;
 
 use rand_core::RngCore;
@@ -25,6 +27,7 @@ use privacy_core::SecureRng;
 
 pub use additive::{reconstruct_additive, share_additive, AdditiveShare};
 pub use feldman::FeldmanCommitments;
+pub use pedersen::{PedersenCommitments, PedersenShare};
 pub use shamir::{Shamir, ShamirShare};
 
 /// A random tag naming one dealing, so shares of different dealings are never combined.

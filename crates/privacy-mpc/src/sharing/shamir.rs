@@ -25,7 +25,7 @@ use privacy_core::SecureRng;
 use super::{DealingId, ShareKind, SHARE_FORMAT_VERSION};
 use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
-use crate::ring::decode_scalar;
+use crate::group::decode_scalar;
 
 /// Bytes of secret per field element.
 const CHUNK: usize = 31;
@@ -66,13 +66,13 @@ impl Shamir {
     /// A (threshold, parties) scheme: 1 ≤ threshold ≤ parties ≤ 65535.
     pub fn new(threshold: usize, parties: usize) -> Result<Self, MpcError> {
         if threshold == 0 {
-            return Err(MpcError::InvalidSharingParameters("threshold must be at least 1"));
+            return Err(MpcError::InvalidParameter("threshold must be at least 1"));
         }
         if threshold > parties {
-            return Err(MpcError::InvalidSharingParameters("threshold exceeds the party count"));
+            return Err(MpcError::InvalidParameter("threshold exceeds the party count"));
         }
         let parties = u16::try_from(parties)
-            .map_err(|_| MpcError::InvalidSharingParameters("at most 65535 parties"))?;
+            .map_err(|_| MpcError::InvalidParameter("at most 65535 parties"))?;
         // threshold <= parties <= u16::MAX, so the cast is exact.
         Ok(Self { threshold: threshold as u16, parties })
     }
