@@ -124,41 +124,54 @@ fn column_index(header: &[String], name: &str) -> usize {
     header.iter().position(|h| h == name).unwrap()
 }
 
-/// Writes rows `range` of one adult column as a one-column CSV named `column`.
-fn adult_column_csv(
+/// Writes rows `range` of the census extract as a one-column CSV of record keys (all fields
+/// joined by `:`), a stand-in for a registry's patient identifiers.
+fn adult_keys_csv(
     net: &Network,
     file: &str,
-    column: &str,
     rows: std::ops::Range<usize>,
 ) -> (PathBuf, Vec<String>) {
     let all = adult_rows();
-    let index = column_index(&all[0], column);
-    let values: Vec<String> = all[1..][rows].iter().map(|r| r[index].clone()).collect();
-    let text = format!("{column}\n{}\n", values.join("\n"));
-    (net.write(file, &text), values)
+    let keys: Vec<String> = all[1..][rows].iter().map(|r| r.join(":")).collect();
+    let text = format!("record_key\n{}\n", keys.join("\n"));
+    (net.write(file, &text), keys)
+}
+
+/// The documented PSI normalisation, for ASCII text: lower case, no white space, no `-./_`.
+fn normalised(id: &str) -> String {
+    id.to_lowercase().chars().filter(|c| !c.is_whitespace() && !"-./_".contains(*c)).collect()
 }
 
 #[test]
 fn psi_serve_and_join_find_the_intersection_and_its_size() {
     let net = Network::new(&["hospital-a", "hospital-b"]);
-    // Two registries that overlap on rows 2000..3000 of the census extract, keyed by fnlwgt.
-    let (a_csv, a_ids) = adult_column_csv(&net, "a.csv", "fnlwgt", 0..3000);
-    let (b_csv, b_ids) = adult_column_csv(&net, "b.csv", "fnlwgt", 2000..4500);
-    let b_set: BTreeSet<&String> = b_ids.iter().collect();
+    // Two registries that overlap on rows 2000..3000 of the census extract.
+    let (a_csv, a_ids) = adult_keys_csv(&net, "a.csv", 0..3000);
+    let (b_csv, b_ids) = adult_keys_csv(&net, "b.csv", 2000..4500);
+    let b_set: BTreeSet<String> = b_ids.iter().map(|id| normalised(id)).collect();
     let expected_rows: Vec<usize> =
-        (0..a_ids.len()).filter(|i| b_set.contains(&a_ids[*i])).collect();
-    let expected_distinct =
-        a_ids.iter().filter(|id| b_set.contains(id)).collect::<BTreeSet<_>>().len();
+        (0..a_ids.len()).filter(|i| b_set.contains(&normalised(&a_ids[*i]))).collect();
+    let expected_distinct = a_ids
+        .iter()
+        .map(|id| normalised(id))
+        .filter(|id| b_set.contains(id))
+        .collect::<BTreeSet<_>>()
+        .len();
+    assert!(expected_distinct > 100 && expected_rows.len() < a_ids.len());
 
     for cardinality_only in [false, true] {
         let audit = net.path(&format!("audit-{cardinality_only}.jsonl"));
         let mut serve = bin();
         serve.args(["psi", "serve", "--listen", "127.0.0.1:0", "--json"]);
-        serve.args(net.tls("hospital-a")).arg("--data").arg(&a_csv).args(["--column", "fnlwgt"]);
+        serve
+            .args(net.tls("hospital-a"))
+            .arg("--data")
+            .arg(&a_csv)
+            .args(["--column", "record_key"]);
         serve.arg("--audit-log").arg(&audit);
         let mut join = bin();
         join.args(["psi", "join", "--server-name", "hospital-a", "--json"]);
-        join.args(net.tls("hospital-b")).arg("--data").arg(&b_csv).args(["--column", "fnlwgt"]);
+        join.args(net.tls("hospital-b")).arg("--data").arg(&b_csv).args(["--column", "record_key"]);
         if cardinality_only {
             serve.arg("--cardinality-only");
             join.arg("--cardinality-only");
@@ -214,8 +227,9 @@ fn psi_refuses_a_mode_mismatch_and_a_stranger() {
 fn secure_sum_totals_a_column_across_three_site_processes() {
     let net = Network::new(&["coordinator", "site-b", "site-c"]);
     let all = adult_rows();
-    let index = column_index(&all[0], "hours-per-week");
+    let index = column_index(&all[0], "age");
     let mut truth = 0i64;
+    // Three sites hold consecutive slices of the census extract's ages.
     let mut files = Vec::new();
     for (k, rows) in
         [(1usize..10_001), (10_001..20_001), (20_001..all.len())].into_iter().enumerate()
@@ -227,13 +241,13 @@ fn secure_sum_totals_a_column_across_three_site_processes() {
             .iter()
             .map(|v| if k == 1 { format!("{v}.00") } else { (*v).to_owned() })
             .collect();
-        files.push(net.write(&format!("site{k}.csv"), &format!("hours\n{}\n", text.join("\n"))));
+        files.push(net.write(&format!("site{k}.csv"), &format!("age\n{}\n", text.join("\n"))));
     }
     let count = all.len() - 1;
     let mut serve = bin();
     serve.args(["secure-sum", "serve", "--listen", "127.0.0.1:0", "--parties", "3", "--json"]);
     serve.args(["--decimals", "2"]).args(net.tls("coordinator"));
-    serve.arg("--data").arg(&files[0]).args(["--column", "hours"]);
+    serve.arg("--data").arg(&files[0]).args(["--column", "age"]);
     let audit = net.path("audit.jsonl");
     serve.arg("--audit-log").arg(&audit);
     let server = Server::start(serve);
@@ -243,7 +257,7 @@ fn secure_sum_totals_a_column_across_three_site_processes() {
             let mut join = bin();
             join.args(["secure-sum", "join", "--connect", &server.addr, "--json"]);
             join.args(["--server-name", "coordinator", "--decimals", "2"]).args(net.tls(name));
-            join.arg("--data").arg(file).args(["--column", "hours"]);
+            join.arg("--data").arg(file).args(["--column", "age"]);
             join.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
         })
         .collect();
