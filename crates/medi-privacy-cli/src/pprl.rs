@@ -52,10 +52,10 @@ pub(crate) enum PprlCommand {
         #[arg(long)]
         no_blocking: bool,
         /// Blocking bands (more find more pairs, at more comparisons).
-        #[arg(long, default_value_t = 24)]
+        #[arg(long, default_value_t = 40)]
         lsh_bands: usize,
         /// Sampled bits per band (fewer find more pairs, at more comparisons).
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 10)]
         lsh_bits: usize,
         /// Where to write the links (CSV); standard output by default.
         #[arg(long)]

@@ -51,6 +51,13 @@ impl Network {
         self.dir.path().join(name)
     }
 
+    /// The TLS options of party `name`, waiting at most `setup` seconds for peers.
+    fn tls_waiting(&self, name: &str, setup: &str) -> Vec<String> {
+        let mut args = self.tls(name);
+        args[9] = setup.to_owned();
+        args
+    }
+
     /// The TLS options of party `name`.
     fn tls(&self, name: &str) -> Vec<String> {
         let p = |f: String| self.path(&f).display().to_string();
@@ -203,8 +210,7 @@ fn psi_refuses_a_mode_mismatch_and_a_stranger() {
     let csv = net.write("ids.csv", "id\nx1\nx2\n");
     let mut serve = bin();
     serve.args(["psi", "serve", "--listen", "127.0.0.1:0", "--cardinality-only"]);
-    serve.args(net.tls("hospital-a")).arg("--data").arg(&csv).args(["--column", "id"]);
-    serve.args(["--setup-timeout", "5"]);
+    serve.args(net.tls_waiting("hospital-a", "5")).arg("--data").arg(&csv).args(["--column", "id"]);
     let server = Server::start(serve);
     // A certificate from another network is refused; the server keeps waiting.
     let mut stranger = bin();
@@ -335,7 +341,7 @@ fn pprl_encode_and_match_link_the_febrl_duplicates() {
         serde_json::from_str(&std::fs::read_to_string(net.path("a.json")).unwrap()).unwrap();
     assert_eq!(encoded["clks"].as_array().unwrap().len(), 500);
     let mut link = bin();
-    link.args(["pprl", "match", "--threshold", "0.75", "--a"]).arg(net.path("a.json"));
+    link.args(["pprl", "match", "--threshold", "0.7", "--a"]).arg(net.path("a.json"));
     let out = run_ok(link.arg("--b").arg(net.path("b.json")));
     let links: Vec<(usize, usize)> = String::from_utf8(out.stdout)
         .unwrap()
@@ -350,7 +356,7 @@ fn pprl_encode_and_match_link_the_febrl_duplicates() {
     let precision = correct as f64 / links.len() as f64;
     let recall = correct as f64 / truth.len() as f64;
     assert!(precision >= 0.97, "precision {precision}");
-    assert!(recall >= 0.90, "recall {recall}");
+    assert!(recall >= 0.95, "recall {recall}");
     // The linkage unit cannot link files encoded under different schemas.
     let other = net.write(
         "other.json",
