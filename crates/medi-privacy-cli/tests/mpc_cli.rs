@@ -107,6 +107,7 @@ impl Server {
             }
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("the server never announced its address; last line {line:?}");
     }
 
