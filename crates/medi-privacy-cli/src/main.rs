@@ -21,9 +21,14 @@ use privacy_dp::{
 mod anonymize;
 mod audit;
 mod budget;
+mod certs;
 mod demo;
+mod mpc_common;
 mod output;
+mod pprl;
+mod psi;
 mod report;
+mod secure_sum;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -55,6 +60,18 @@ enum Command {
     Demo,
     /// Anonymize a table as a TOML job describes (k-anonymity, l-diversity, t-closeness, ...).
     Anonymize(anonymize::AnonymizeArgs),
+    /// Private set intersection of a CSV column with one other site, over TLS.
+    #[command(subcommand)]
+    Psi(psi::PsiCommand),
+    /// Bloom-filter record linkage: encode records, link encodings.
+    #[command(subcommand)]
+    Pprl(pprl::PprlCommand),
+    /// Total a numeric column across n sites with secret sharing, over TLS.
+    #[command(subcommand)]
+    SecureSum(secure_sum::SecureSumCommand),
+    /// Certificates for a research network (pilots and tests).
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,6 +231,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             anonymize::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Psi(command) => psi::run(command),
+        Command::Pprl(command) => pprl::run(command),
+        Command::SecureSum(command) => secure_sum::run(command),
+        Command::Certs(command) => certs::run(command),
     }
 }
 

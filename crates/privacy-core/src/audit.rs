@@ -40,6 +40,9 @@ pub enum AuditEventKind {
     /// The audit log itself was maintained: a torn last line set aside after a crash, a signing
     /// key rotated. Written by `privacy-audit` only.
     LogMaintenance,
+    /// Ciphertexts were decrypted (or a threshold decryption share was produced): algorithm,
+    /// public key fingerprint and how many, never a plaintext.
+    Decryption,
 }
 
 /// One event for the audit log.
