@@ -21,6 +21,7 @@ use privacy_dp::{
 
 mod demo;
 mod output;
+mod paillier;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -48,6 +49,9 @@ enum Command {
     Audit(AuditCommand),
     /// Run the whole path on the bundled Adult census data, in a temporary folder.
     Demo,
+    /// Paillier encryption on files: key generation, encryption, addition, decryption.
+    #[command(subcommand)]
+    Paillier(paillier::PaillierCommand),
 }
 
 #[derive(Subcommand)]
@@ -255,6 +259,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             demo::run()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Paillier(command) => {
+            paillier::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -309,7 +317,7 @@ pub(crate) fn budget_init(
     Ok(())
 }
 
-fn principal() -> String {
+pub(crate) fn principal() -> String {
     std::env::var("USER").unwrap_or_else(|_| "analyst".to_owned())
 }
 
