@@ -135,19 +135,26 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
+    owner_only(&mut options, secret);
     let mut file =
         options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// Makes a secret file readable by its owner only (mode 0600 on Unix).
+#[cfg(unix)]
+fn owner_only(options: &mut std::fs::OpenOptions, secret: bool) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if secret {
+        options.mode(0o600);
+    }
+}
+
+/// Other systems keep their default permissions (inherited ACLs on Windows).
+#[cfg(not(unix))]
+fn owner_only(_options: &mut std::fs::OpenOptions, _secret: bool) {}
 
 fn write_replace(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
