@@ -96,8 +96,8 @@ NONCANONICAL_POINTS = [
     ((P25519 + 2).to_bytes(32, "little"), "field element above p"),
     (b"\xff" * 32, "all ones"),
     ((1).to_bytes(32, "little"), "negative field element (odd s)"),
-    (bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
-     "an Edwards 8-torsion point's encoding, not a Ristretto encoding"),
+    (bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+     "s = -1, which gives y = 0 (RFC 9496 invalid-encoding class)"),
 ]
 
 G = "ElGamalPublicKey"
