@@ -25,6 +25,7 @@ mod certs;
 mod demo;
 mod mpc_common;
 mod output;
+mod paillier;
 mod pprl;
 mod psi;
 mod report;
@@ -72,6 +73,9 @@ enum Command {
     /// Certificates for a research network (pilots and tests).
     #[command(subcommand)]
     Certs(certs::CertsCommand),
+    /// Paillier encryption on files: key generation, encryption, addition, decryption.
+    #[command(subcommand)]
+    Paillier(paillier::PaillierCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -235,6 +239,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Pprl(command) => pprl::run(command),
         Command::SecureSum(command) => secure_sum::run(command),
         Command::Certs(command) => certs::run(command),
+        Command::Paillier(command) => {
+            paillier::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 //! | `budget` | `privacy-budget` | `budget` | the durable SQLite budget ledger |
 //! | `audit` | `privacy-audit` | `audit` | the hash-chained audit log and its verifier |
 //! | `anon` | `privacy-anon` | `anon` | anonymization: k-anonymity and successors, lattice search, Mondrian, MDAV |
-//! | `mpc` | `privacy-mpc` | `mpc` | secret sharing, MPC protocols over TLS, PSI, record linkage |
+//! | `mpc` | `privacy-mpc` | `mpc` | Paillier, ElGamal, commitments and proofs, secret sharing, MPC protocols over TLS, PSI, record linkage |
 //! | `fl` | `privacy-fl` | `fl` | federated learning (not yet implemented) |
 //!
 //! The one-call entry point of the main job is re-exported at the root:

@@ -17,6 +17,13 @@
 //! - Decryption is by the CRT with the constants precomputed in [`super::SecretKey`]:
 //!   `m_p = L_p(c^(p−1) mod p²) · h_p mod p`, likewise for `q`, recombined with `q⁻¹ mod p`.
 //!
+//! FIXME: public-key encryption, CRT decryption and scalar multiplication run at about 0.4× of
+//! python-paillier with GMP (gmpy2), all from num-bigint's modular multiplication (schoolbook
+//! division for each reduction, generic Montgomery with a 4-bit window); see
+//! `benches/RESULTS-mpc-crypto.md`. A fixed-width Montgomery multiplication with a precomputed
+//! modulus context (crypto-bigint's `BoxedMontyForm`) or GMP behind a cargo feature would close
+//! it; the pool already takes encryption off the hot path.
+//!
 //! Every ciphertext carries its key's fingerprint, so operands from different keys are refused
 //! ([`MpcError::KeyMismatch`]) rather than combined into garbage.
 
@@ -184,7 +191,24 @@ impl PublicKey {
     pub fn mul_scalar(&self, a: &Ciphertext, k: &BigUint) -> Result<Ciphertext> {
         self.check_key(a)?;
         self.check_plaintext(k)?;
-        Ok(self.wrap(a.c.modpow(k, self.n_squared())))
+        Ok(self.wrap(self.pow_mod_n2(&a.c, k)))
+    }
+
+    /// `x^k mod N²`. Montgomery exponentiation pays a fixed setup (conversion, a 16-entry
+    /// window table) that dominates for short exponents, so exponents of up to 64 bits use
+    /// plain left-to-right square-and-multiply instead.
+    fn pow_mod_n2(&self, x: &BigUint, k: &BigUint) -> BigUint {
+        if k.bits() > 64 {
+            return x.modpow(k, self.n_squared());
+        }
+        let mut acc = BigUint::one();
+        for bit in (0..k.bits()).rev() {
+            acc = (&acc * &acc) % self.n_squared();
+            if k.bit(bit) {
+                acc = (acc * x) % self.n_squared();
+            }
+        }
+        acc
     }
 
     /// `Enc(k · a)` for a signed `k` with `|k| < N`: a negative `k` inverts `a` first, so the
@@ -194,7 +218,7 @@ impl PublicKey {
         if k.sign() == Sign::Minus {
             self.check_plaintext(magnitude)?;
             let inverse = self.invert(a)?;
-            Ok(self.wrap(inverse.modpow(magnitude, self.n_squared())))
+            Ok(self.wrap(self.pow_mod_n2(&inverse, magnitude)))
         } else {
             self.mul_scalar(a, magnitude)
         }

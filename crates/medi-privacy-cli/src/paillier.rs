@@ -1,0 +1,274 @@
+//! `medi-privacy paillier keygen|encrypt|add|decrypt`: Paillier encryption on files in the
+//! versioned wire format of `privacy_mpc::wire`, for data teams that total values across
+//! sites without writing Rust.
+//!
+//! Values are signed integers, or signed reals with `--frac-bits F` (fixed point, scale 2^F);
+//! the same `--frac-bits` must be given to `encrypt` and `decrypt`. Decryption refuses a sum
+//! that overflowed the encoding rather than printing a wrapped number. The secret key file is
+//! created with mode 0600 on Unix and never printed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use num_bigint::BigInt;
+use privacy_audit::AuditLog;
+use privacy_core::{AuditSink, NullAuditSink, SecureRng};
+use privacy_mpc::audit::AuditContext;
+use privacy_mpc::paillier::{
+    Ciphertext, FixedPointEncoding, IntegerEncoding, KeyGenOptions, ModulusProof, ModulusSize,
+    PublicKey, SecretKey,
+};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum BitsArg {
+    /// 2048-bit modulus (112-bit security).
+    #[value(name = "2048")]
+    B2048,
+    /// 3072-bit modulus (128-bit security).
+    #[value(name = "3072")]
+    B3072,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PaillierCommand {
+    /// Generate a key pair (and a proof that the modulus is square-free).
+    Keygen {
+        /// Modulus length.
+        #[arg(long, value_enum, default_value = "2048")]
+        bits: BitsArg,
+        /// Use safe primes (much slower).
+        #[arg(long)]
+        safe_primes: bool,
+        /// Where to write the public key.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Where to write the secret key (created, never overwritten).
+        #[arg(long)]
+        secret_key: PathBuf,
+        /// Where to write the square-free modulus proof, for the other sites to check.
+        #[arg(long)]
+        modulus_proof: Option<PathBuf>,
+        /// Record the key generation in this audit log.
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+    },
+    /// Encrypt one value under a public key.
+    Encrypt {
+        /// The public key file.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Check the key holder's square-free proof before encrypting.
+        #[arg(long)]
+        modulus_proof: Option<PathBuf>,
+        /// The value: a signed integer, or a decimal with --frac-bits.
+        #[arg(long, allow_hyphen_values = true)]
+        value: String,
+        /// Fixed-point fractional bits (omit for integers).
+        #[arg(long)]
+        frac_bits: Option<u32>,
+        /// Where to write the ciphertext.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add ciphertexts (homomorphically) into one.
+    Add {
+        /// The public key file.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Where to write the sum.
+        #[arg(long)]
+        out: PathBuf,
+        /// The ciphertext files.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Decrypt a ciphertext and print the value.
+    Decrypt {
+        /// The secret key file.
+        #[arg(long)]
+        secret_key: PathBuf,
+        /// The ciphertext file.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Fixed-point fractional bits, as given to encrypt.
+        #[arg(long)]
+        frac_bits: Option<u32>,
+        /// Record the decryption in this audit log.
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn run(command: PaillierCommand) -> Result<()> {
+    match command {
+        PaillierCommand::Keygen {
+            bits,
+            safe_primes,
+            public_key,
+            secret_key,
+            modulus_proof,
+            audit_log,
+        } => keygen(
+            bits,
+            safe_primes,
+            &public_key,
+            &secret_key,
+            modulus_proof.as_deref(),
+            audit_log.as_deref(),
+        ),
+        PaillierCommand::Encrypt { public_key, modulus_proof, value, frac_bits, out } => {
+            encrypt(&public_key, modulus_proof.as_deref(), &value, frac_bits, &out)
+        }
+        PaillierCommand::Add { public_key, out, inputs } => add(&public_key, &inputs, &out),
+        PaillierCommand::Decrypt { secret_key, input, frac_bits, audit_log } => {
+            decrypt(&secret_key, &input, frac_bits, audit_log.as_deref())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    owner_only(&mut options, secret);
+    let mut file =
+        options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Makes a secret file readable by its owner only (mode 0600 on Unix).
+#[cfg(unix)]
+fn owner_only(options: &mut std::fs::OpenOptions, secret: bool) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if secret {
+        options.mode(0o600);
+    }
+}
+
+/// Other systems keep their default permissions (inherited ACLs on Windows).
+#[cfg(not(unix))]
+fn owner_only(_options: &mut std::fs::OpenOptions, _secret: bool) {}
+
+fn write_replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn audit_sink(path: Option<&Path>) -> Result<Box<dyn AuditSink>> {
+    Ok(match path {
+        Some(path) => Box::new(AuditLog::open(path)?),
+        None => Box::new(NullAuditSink),
+    })
+}
+
+fn keygen(
+    bits: BitsArg,
+    safe_primes: bool,
+    public_path: &Path,
+    secret_path: &Path,
+    proof_path: Option<&Path>,
+    audit_log: Option<&Path>,
+) -> Result<()> {
+    for path in [Some(public_path), Some(secret_path), proof_path].into_iter().flatten() {
+        if path.exists() {
+            return Err(anyhow!("{} already exists; refusing to overwrite it", path.display()));
+        }
+    }
+    let size = match bits {
+        BitsArg::B2048 => ModulusSize::Bits2048,
+        BitsArg::B3072 => ModulusSize::Bits3072,
+    };
+    let sink = audit_sink(audit_log)?;
+    let principal = crate::principal();
+    let mut rng = SecureRng::from_os_entropy()?;
+    let options = KeyGenOptions { size, safe_primes };
+    let key =
+        SecretKey::generate(options, &mut rng, &AuditContext::new(sink.as_ref(), &principal))?;
+    write_new(secret_path, &key.to_bytes(), true)?;
+    write_new(public_path, &key.public().to_bytes(), false)?;
+    if let Some(path) = proof_path {
+        write_new(path, &ModulusProof::prove(&key)?.to_bytes(), false)?;
+    }
+    println!("{} bits, fingerprint {}", key.public().bits(), key.public().fingerprint_hex());
+    Ok(())
+}
+
+fn load_public(path: &Path) -> Result<PublicKey> {
+    PublicKey::from_bytes(&read(path)?)
+        .with_context(|| format!("invalid public key {}", path.display()))
+}
+
+fn encrypt(
+    public_path: &Path,
+    proof_path: Option<&Path>,
+    value: &str,
+    frac_bits: Option<u32>,
+    out: &Path,
+) -> Result<()> {
+    let key = load_public(public_path)?;
+    if let Some(path) = proof_path {
+        ModulusProof::from_bytes(&read(path)?)
+            .and_then(|proof| proof.verify(&key))
+            .with_context(|| format!("the modulus proof {} does not hold", path.display()))?;
+    }
+    let plaintext = match frac_bits {
+        None => {
+            let v: BigInt = value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("--value is not an integer (use --frac-bits for decimals)"))?;
+            IntegerEncoding::with_default_bound(&key).encode(&v)?
+        }
+        Some(bits) => {
+            let x: f64 = value.trim().parse().map_err(|_| anyhow!("--value is not a number"))?;
+            FixedPointEncoding::new(IntegerEncoding::with_default_bound(&key), bits)?.encode(x)?
+        }
+    };
+    let mut rng = SecureRng::from_os_entropy()?;
+    write_replace(out, &key.encrypt(&plaintext, &mut rng)?.to_bytes())
+}
+
+fn add(public_path: &Path, inputs: &[PathBuf], out: &Path) -> Result<()> {
+    let key = load_public(public_path)?;
+    let ciphertexts = inputs
+        .iter()
+        .map(|path| {
+            Ciphertext::from_bytes(&read(path)?, &key)
+                .with_context(|| format!("invalid ciphertext {}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    write_replace(out, &key.sum(&ciphertexts)?.to_bytes())?;
+    println!("added {} ciphertexts", ciphertexts.len());
+    Ok(())
+}
+
+fn decrypt(
+    secret_path: &Path,
+    input: &Path,
+    frac_bits: Option<u32>,
+    audit_log: Option<&Path>,
+) -> Result<()> {
+    let mut rng = SecureRng::from_os_entropy()?;
+    let key = SecretKey::from_bytes(&read(secret_path)?, &mut rng)
+        .with_context(|| format!("invalid secret key {}", secret_path.display()))?;
+    let c = Ciphertext::from_bytes(&read(input)?, key.public())
+        .with_context(|| format!("invalid ciphertext {}", input.display()))?;
+    let sink = audit_sink(audit_log)?;
+    let principal = crate::principal();
+    let plaintexts = key
+        .decrypt_audited(std::slice::from_ref(&c), &AuditContext::new(sink.as_ref(), &principal))?;
+    let integer = IntegerEncoding::with_default_bound(key.public());
+    match frac_bits {
+        None => println!("{}", integer.decode(&plaintexts[0])?),
+        Some(bits) => {
+            println!("{}", FixedPointEncoding::new(integer, bits)?.decode(&plaintexts[0])?)
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `medi-privacy paillier` end to end: three sites encrypt their counts under one key, a
+//! coordinator adds the ciphertexts without the key, the key holder decrypts the total. Each
+//! step runs the real binary as a separate process on files in the versioned format.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medi-privacy"))
+        .arg("paillier")
+        .args(args)
+        .current_dir(dir)
+        .env("USER", "tester")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn sites_total_encrypted_values_and_the_key_holder_decrypts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keygen = ok(
+        d,
+        &[
+            "keygen",
+            "--public-key",
+            "pk",
+            "--secret-key",
+            "sk",
+            "--modulus-proof",
+            "proof",
+            "--audit-log",
+            "audit.jsonl",
+        ],
+    );
+    assert!(keygen.contains("2048 bits, fingerprint paillier:"), "{keygen}");
+    let audit = std::fs::read_to_string(d.join("audit.jsonl")).unwrap();
+    assert!(audit.contains("key_generation") && audit.contains("public_fingerprint"), "{audit}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.join("sk")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    for (file, value) in [("a.ct", "1200"), ("b.ct", "-200"), ("c.ct", "34")] {
+        ok(
+            d,
+            &[
+                "encrypt",
+                "--public-key",
+                "pk",
+                "--modulus-proof",
+                "proof",
+                "--value",
+                value,
+                "--out",
+                file,
+            ],
+        );
+    }
+    ok(d, &["add", "--public-key", "pk", "--out", "sum.ct", "a.ct", "b.ct", "c.ct"]);
+    let total =
+        ok(d, &["decrypt", "--secret-key", "sk", "--in", "sum.ct", "--audit-log", "audit.jsonl"]);
+    assert_eq!(total.trim(), "1034");
+    let audit = std::fs::read_to_string(d.join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"decryption\""), "{audit}");
+
+    // Fixed point: 36.6 + -0.1 at 20 fractional bits.
+    for (file, value) in [("x.ct", "36.6"), ("y.ct", "-0.1")] {
+        ok(
+            d,
+            &[
+                "encrypt",
+                "--public-key",
+                "pk",
+                "--value",
+                value,
+                "--frac-bits",
+                "20",
+                "--out",
+                file,
+            ],
+        );
+    }
+    ok(d, &["add", "--public-key", "pk", "--out", "xy.ct", "x.ct", "y.ct"]);
+    let real: f64 = ok(d, &["decrypt", "--secret-key", "sk", "--in", "xy.ct", "--frac-bits", "20"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((real - 36.5).abs() < 2e-6, "{real}");
+}
+
+#[test]
+fn bad_files_are_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["keygen", "--public-key", "pk", "--secret-key", "sk"]);
+    // Keys are never overwritten.
+    let again = run(d, &["keygen", "--public-key", "pk2", "--secret-key", "sk"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    std::fs::write(d.join("junk.ct"), b"MPV\x01\x03garbage").unwrap();
+    let out = run(d, &["add", "--public-key", "pk", "--out", "s.ct", "junk.ct"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid ciphertext") && err.contains("malformed"), "{err}");
+    // A ciphertext is bound to its key: another key's file is refused.
+    ok(d, &["keygen", "--public-key", "pk-b", "--secret-key", "sk-b"]);
+    ok(d, &["encrypt", "--public-key", "pk-b", "--value", "1", "--out", "b.ct"]);
+    let out = run(d, &["decrypt", "--secret-key", "sk", "--in", "b.ct"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different keys"));
+    let out = run(d, &["encrypt", "--public-key", "sk", "--value", "1", "--out", "x.ct"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid public key"));
+    let out = run(d, &["encrypt", "--public-key", "pk", "--value", "1.5", "--out", "x.ct"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an integer"));
+}
