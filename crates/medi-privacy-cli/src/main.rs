@@ -22,6 +22,7 @@ mod anonymize;
 mod audit;
 mod budget;
 mod certs;
+mod deidentify;
 mod demo;
 mod mpc_common;
 mod output;
@@ -61,6 +62,13 @@ enum Command {
     Demo,
     /// Anonymize a table as a TOML job describes (k-anonymity, l-diversity, t-closeness, ...).
     Anonymize(anonymize::AnonymizeArgs),
+    /// Remove, generalize or pseudonymize direct identifiers (HIPAA Safe Harbor profile).
+    Deidentify(deidentify::DeidentifyArgs),
+    /// Report which of the 18 HIPAA Safe Harbor identifier kinds a table still holds.
+    HipaaScan(deidentify::ScanArgs),
+    /// Create, rotate and map the key ring of pseudonyms and date shifts.
+    #[command(subcommand)]
+    PseudonymKey(deidentify::KeyCommand),
     /// Private set intersection of a CSV column with one other site, over TLS.
     #[command(subcommand)]
     Psi(psi::PsiCommand),
@@ -233,6 +241,18 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Anonymize(args) => {
             anonymize::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deidentify(args) => {
+            deidentify::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HipaaScan(args) => {
+            let found = deidentify::scan(&args)?;
+            Ok(if found { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::PseudonymKey(command) => {
+            deidentify::key(&command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Psi(command) => psi::run(command),

@@ -115,6 +115,67 @@ pub enum AnonError {
         /// Why.
         reason: String,
     },
+    // ---- De-identification of direct identifiers (`safe_harbor`, `pseudonym`, …). ----
+    /// A table could not be parsed (ragged rows, no header, not UTF-8, …).
+    #[error("cannot read the table {path}: {reason}")]
+    MalformedTable {
+        /// The file.
+        path: String,
+        /// What is wrong (positions and counts, never cell contents).
+        reason: String,
+    },
+    /// A table has two columns of the same name.
+    #[error("the table has two columns named {0:?}")]
+    DuplicateColumn(String),
+    /// A key file is missing, malformed, too widely readable or would be overwritten.
+    #[error("key file {path}: {reason}")]
+    KeyFile {
+        /// The key file.
+        path: String,
+        /// What is wrong (never the key).
+        reason: String,
+    },
+    /// The job asks for a keyed transform (pseudonyms, tokens, date shifting) without a key.
+    #[error("column {column:?} needs a key for its rule `{rule}`; pass --key-file")]
+    KeyRequired {
+        /// The column.
+        column: String,
+        /// The rule.
+        rule: String,
+    },
+    /// The restricted three-digit ZIP table is malformed.
+    #[error("invalid ZIP3 table {path}: line {line}: {reason}")]
+    InvalidZip3Table {
+        /// The table's file (or `built-in`).
+        path: String,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A rule cannot be applied to a column's values (e.g. a value that is not a date under
+    /// `shift`).
+    #[error("column {column:?}: rule `{rule}`: {reason}")]
+    RuleFailed {
+        /// The column.
+        column: String,
+        /// The rule.
+        rule: String,
+        /// Why (counts and formats, never values).
+        reason: String,
+    },
+    /// The scan of the de-identified output still found identifier kinds the profile was told
+    /// to remove; nothing was written.
+    #[error(
+        "the output still contains identifiers it was told to remove ({0}); nothing was written"
+    )]
+    IdentifiersRemain(String),
+    /// A token could not be decrypted with the key (wrong key, wrong domain or altered).
+    #[error("a token of column {column:?} does not decrypt with this key and domain")]
+    BadToken {
+        /// The column.
+        column: String,
+    },
 }
 
 impl AnonError {
@@ -135,6 +196,14 @@ impl AnonError {
             Self::LatticeTooLarge { .. } => "lattice_too_large",
             Self::VerificationFailed(_) => "verification_failed",
             Self::Output { .. } => "output_failure",
+            Self::MalformedTable { .. } => "malformed_table",
+            Self::DuplicateColumn(_) => "duplicate_column",
+            Self::KeyFile { .. } => "key_file",
+            Self::KeyRequired { .. } => "key_required",
+            Self::InvalidZip3Table { .. } => "invalid_zip3_table",
+            Self::RuleFailed { .. } => "rule_failed",
+            Self::IdentifiersRemain(_) => "identifiers_remain",
+            Self::BadToken { .. } => "bad_token",
         }
     }
 

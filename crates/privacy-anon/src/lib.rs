@@ -17,26 +17,46 @@
 //! - [`job`] and [`run`]: the TOML job file and the whole `anonymize` run, reported to the
 //!   audit sink as an `AnonymizationRun` event.
 //!
+//! Direct identifiers (the `deidentify` command):
+//! - [`safe_harbor`]: HIPAA Safe Harbor as an executable profile (the 18 identifier kinds,
+//!   column recognition from names and values, the restricted ZIP3 table, dates to years, ages
+//!   over 89) and the scanner that says which kinds remain;
+//! - [`keyring`], [`pseudonym`], [`dateshift`]: keyed HMAC-SHA-256 pseudonyms with domains and
+//!   key rotation, and per-patient consistent date shifting; `tokenize` (feature
+//!   `reversible-tokens`): reversible AES-SIV tokens;
+//! - [`mask`]: masking, redaction and top/bottom coding; [`detect`]: identifiers in free text;
+//! - [`text_table`]: the lossless all-text table they work on; [`date_text`]: dates as text.
+//!
 //! Main design decision: the search never touches strings. Every column is dictionary-encoded
 //! once; a lattice node's classes are rolled up from a more specific node's classes through
 //! integer level maps. The trade-off is memory for the encoded table and the cached classes of
 //! one lattice height.
 
+pub mod date_text;
+pub mod dateshift;
+pub mod detect;
 pub mod encode;
 pub mod error;
 pub mod groups;
 pub mod hierarchy;
 pub mod hierarchy_builder;
 pub mod job;
+pub mod keyring;
+pub mod mask;
 pub mod mdav;
 pub mod measures;
 pub mod metric;
 pub mod models;
 pub mod mondrian;
+pub mod pseudonym;
 pub mod release;
 pub mod report;
 pub mod run;
+pub mod safe_harbor;
 pub mod search;
+pub mod text_table;
+#[cfg(feature = "reversible-tokens")]
+pub mod tokenize;
 pub mod verify;
 
 pub use encode::{AttributeKind, EncodedColumn, EncodedTable, MissingPolicy};
