@@ -316,7 +316,8 @@ pub(crate) fn scan(args: &ScanArgs) -> Result<bool> {
     for spec in &job.columns {
         table.column(&spec.name)?;
     }
-    let declared = job.columns.iter().filter_map(|c| c.kind.map(|k| (c.name.clone(), k))).collect();
+    let declared: std::collections::BTreeMap<_, _> =
+        job.columns.iter().filter_map(|c| c.kind.map(|k| (c.name.clone(), k))).collect();
     let options = ScanOptions {
         zip3: &zip3,
         reference_year: reference_date(&job).year(),

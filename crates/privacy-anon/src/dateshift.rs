@@ -69,7 +69,7 @@ impl DateShifter {
     /// The offset in days of the patient `id` in `domain`.
     pub fn offset(&self, domain: &str, id: &str) -> Result<i64, AnonError> {
         check_domain(domain)?;
-        let tag = mac(self.key.as_ref(), domain, id.trim());
+        let tag = mac(&self.key[..], domain, id.trim());
         let mut first = [0u8; 16];
         first.copy_from_slice(&tag[..16]);
         let x = u128::from_be_bytes(first);

@@ -125,25 +125,23 @@ impl KeyRing {
         purpose: Purpose,
     ) -> Option<Zeroizing<[u8; N]>> {
         let (_, key) = self.keys.iter().find(|(v, _)| *v == version)?;
-        let hkdf = Hkdf::<Sha256>::new(Some(SALT), key.as_ref());
+        let hkdf = Hkdf::<Sha256>::new(Some(SALT), &key[..]);
         let mut out = Zeroizing::new([0u8; N]);
         // N is at most 64 here, far below HKDF-SHA-256's limit of 255 · 32 bytes.
-        hkdf.expand(purpose.label(), out.as_mut()).ok()?;
+        hkdf.expand(purpose.label(), &mut out[..]).ok()?;
         Some(out)
     }
 
     /// A public identifier of a key version (16 hex digits of an HKDF output): it tells keys
     /// apart in reports and audit logs and reveals nothing about the key.
     pub fn key_id(&self, version: u32) -> String {
-        self.subkey::<8>(version, Purpose::KeyId)
-            .map(|k| hex::encode(k.as_ref()))
-            .unwrap_or_default()
+        self.subkey::<8>(version, Purpose::KeyId).map(|k| hex::encode(&k[..])).unwrap_or_default()
     }
 
     fn to_text(&self) -> Zeroizing<String> {
         let mut text = Zeroizing::new(format!("{HEADER}{MAGIC}\n"));
         for (version, key) in &self.keys {
-            let hex = Zeroizing::new(hex::encode(key.as_ref()));
+            let hex = Zeroizing::new(hex::encode(&key[..]));
             text.push_str(&format!("key {version} {}\n", hex.as_str()));
         }
         text
@@ -171,7 +169,7 @@ impl KeyRing {
                 return Err(format!("key line {}: versions must count up from 1", i + 1));
             }
             let mut key = Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(hex, key.as_mut())
+            hex::decode_to_slice(hex, &mut key[..])
                 .map_err(|_| format!("key line {}: the key must be 64 hex digits", i + 1))?;
             keys.push((version, key));
         }
@@ -185,7 +183,7 @@ impl KeyRing {
 fn fresh_key() -> Result<Zeroizing<[u8; 32]>, AnonError> {
     let mut rng = privacy_core::SecureRng::from_os_entropy()?;
     let mut key = Zeroizing::new([0u8; 32]);
-    rng.fill_bytes(key.as_mut());
+    rng.fill_bytes(&mut key[..]);
     Ok(key)
 }
 
@@ -277,7 +275,7 @@ mod tests {
         let ring = KeyRing::parse(&format!("{MAGIC}\nkey 1 {key}\n")).unwrap();
         let a = ring.subkey::<32>(1, Purpose::Pseudonym).unwrap();
         let b = ring.subkey::<32>(1, Purpose::DateShift).unwrap();
-        assert_ne!(a.as_ref(), b.as_ref(), "subkeys are separated by purpose");
+        assert_ne!(a[..], b[..], "subkeys are separated by purpose");
         assert!(ring.subkey::<32>(2, Purpose::Pseudonym).is_none());
     }
 }

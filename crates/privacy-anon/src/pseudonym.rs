@@ -97,7 +97,7 @@ impl Pseudonymizer {
 
     /// The pseudonym of `value` in `domain` (the domain must pass [`check_domain`]).
     pub fn pseudonym(&self, domain: &str, value: &str) -> String {
-        let tag = mac(self.key.as_ref(), domain, value.trim());
+        let tag = mac(&self.key[..], domain, value.trim());
         format!("v{}.{}", self.version, hex::encode(&tag[..16]))
     }
 }

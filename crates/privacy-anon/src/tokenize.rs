@@ -53,7 +53,7 @@ impl<'a> Tokenizer<'a> {
 
     fn cipher(&self, version: u32) -> Option<Aes256Siv> {
         let key = self.ring.subkey::<64>(version, Purpose::Token)?;
-        Aes256Siv::new_from_slice(key.as_ref()).ok()
+        Aes256Siv::new_from_slice(&key[..]).ok()
     }
 
     /// The token of `value` (trimmed) in `domain`.

@@ -1,6 +1,8 @@
 //! De-identification of direct identifiers on fake patient tables built here (the Synthea
 //! sample is not committed): every Safe Harbor kind, linked tables, refusals, free text.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use privacy_anon::detect::{Detector, SpanKind};
