@@ -398,6 +398,40 @@ const PATHS: &[(&str, &[&str])] = &[
         &["audit", "checkpoint", "--audit-log", "{log}", "--secret-key", "{secret}"],
     ),
     (
+        "deidentify",
+        &[
+            "deidentify",
+            "--profile",
+            "safe-harbor",
+            "--data",
+            "{data}",
+            "--out",
+            "{dir}/deid.csv",
+            "--audit-log",
+            "{log}",
+        ],
+    ),
+    (
+        "pseudonym-key new",
+        &["pseudonym-key", "new", "--key-file", "{dir}/pseudonym.key", "--audit-log", "{log}"],
+    ),
+    (
+        "deidentify with pseudonyms",
+        &[
+            "deidentify",
+            "--profile",
+            "safe-harbor",
+            "--data",
+            "{data}",
+            "--out",
+            "{dir}/deid-keyed.csv",
+            "--key-file",
+            "{dir}/pseudonym.key",
+            "--audit-log",
+            "{log}",
+        ],
+    ),
+    (
         "report",
         &["report", "--audit-log", "{log}", "--ledger", "{ledger}", "--out", "{dir}/report"],
     ),
@@ -433,6 +467,9 @@ fn no_data_value_or_secret_reaches_the_log_the_traces_or_the_report() {
         let log = std::fs::read_to_string(fx.path("audit.jsonl")).unwrap_or_default();
         assert!(log.lines().count() > 0, "{name} left no audit entry");
     }
+    // The pseudonymization key ring is a secret too.
+    let ring = std::fs::read_to_string(fx.path("pseudonym.key")).unwrap();
+    canaries.push(ring.lines().last().unwrap().split(' ').nth(2).unwrap()[..32].to_owned());
     let mut written = vec![
         ("audit log", std::fs::read_to_string(fx.path("audit.jsonl")).unwrap()),
         ("checkpoints", std::fs::read_to_string(fx.path("audit.jsonl.checkpoints")).unwrap()),

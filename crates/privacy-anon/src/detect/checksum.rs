@@ -36,7 +36,7 @@ pub fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The digits of `text`, dropping spaces and dashes; `None` if anything else occurs.
