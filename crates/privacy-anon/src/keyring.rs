@@ -31,6 +31,8 @@ use zeroize::Zeroizing;
 
 use crate::error::AnonError;
 
+// FIXME: keys live in a 0600 file only; there is no HSM or KMS backend, so anyone who can read
+// the file can recompute pseudonyms. A `KeySource` trait with a KMS implementation would fix it.
 const MAGIC: &str = "medi-privacy-keyring 1";
 const SALT: &[u8] = b"medi-privacy/deidentify/v1";
 const HEADER: &str =

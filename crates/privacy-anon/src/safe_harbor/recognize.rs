@@ -446,6 +446,8 @@ pub fn kind_from_name(name: &str) -> Option<ColumnKind> {
     rules.iter().find(|(hit, _)| *hit).map(|(_, kind)| *kind)
 }
 
+// FIXME: names are recognised from the column name only; a column of patient names with an
+// unhelpful name is kept. A census first/last-name frequency list would let values vote too.
 fn person_name(words: &[String], joined: &str) -> bool {
     const PARTS: &[&str] = &[
         "first", "last", "given", "family", "surname", "forename", "middle", "maiden", "prefix",

@@ -15,6 +15,8 @@ use std::path::Path;
 
 use crate::error::AnonError;
 
+// FIXME: the built-in table is HHS's 2000-Census list; HHS says to use current Census data once
+// published. Deriving a table from the 2020 Census ZCTA populations would replace it.
 const BUILT_IN: &str = include_str!("../../../../data/hipaa/zip3-restricted-census2000.csv");
 
 /// The largest table accepted (there are at most 1,000 three-digit prefixes).
