@@ -104,8 +104,8 @@ mod tests {
 
     #[test]
     fn round_trip_determinism_and_authentication() {
-        let ring = ring("5a");
-        let t = Tokenizer::new(&ring).unwrap();
+        let keys = ring("5a");
+        let t = Tokenizer::new(&keys).unwrap();
         let token = t.tokenize("patient", "999-76-6866").unwrap();
         assert!(crate::safe_harbor::recognize::is_token(&token), "{token}");
         assert!(!token.contains("6866"));
