@@ -25,14 +25,27 @@
 //! every check and from utility.
 //!
 //! **Monotonicity** (declared per model, [`PrivacyModel::monotone`]): a model is monotone if
-//! every generalization of a node that satisfies it also satisfies it, under the convention
-//! above. Then the search tags the generalizations of an acceptable node acceptable, and the
-//! specializations of an unacceptable node unacceptable. k-anonymity, distinct l-diversity and
-//! k-map are monotone with suppression (a class merged with a kept class is at least as large,
-//! as diverse, as populous). Entropy and recursive l-diversity, t-closeness and the table-level
-//! thresholds are monotone only without suppression: merging a kept class with a suppressed one
-//! can break them (concavity of entropy and convexity of the EMD only bound mixtures of classes
-//! that all pass). δ-presence is not monotone.
+//! every generalization of a node that satisfies it within the suppression limit also satisfies
+//! it, under the convention above. Then anonymity is monotone on the lattice and the search
+//! (see [`crate::search`]) skips the check of every specialization of a node known to fail, and
+//! — without suppression, where the metric is monotone too — prunes the generalizations of an
+//! acceptable node.
+//! - k-anonymity, distinct l-diversity and k-map are monotone **with** suppression: a class of
+//!   a generalization is a union of classes of the node; if one of them passes, the union is at
+//!   least as large, as diverse, as populous, and passes. So a failing class of the
+//!   generalization is a union of failing classes, and it never suppresses more records.
+//! - Entropy and recursive l-diversity and t-closeness are monotone only **without**
+//!   suppression: the union of classes that all pass passes (entropy is concave; recursive
+//!   diversity is preserved by merging, Machanavajjhala et al. 2007, §4.3; the EMD is convex in
+//!   the class distribution), but merging a passing class with a failing one can fail, so a
+//!   generalization can suppress more records (a test in `tests/search.rs` builds such a case).
+//! - Average risk and sample uniqueness (table-level) are monotone without suppression
+//!   (generalization only merges classes: fewer classes, no new unique), not with it, where the
+//!   smallest classes are suppressed to meet them.
+//! - δ-presence is not monotone (a merged class can have a larger or smaller δ).
+//!
+//! Property tests (`tests/search.rs`) check the claims with suppression on random tables, and
+//! that the tagged search equals brute force.
 
 use serde::{Deserialize, Serialize};
 

@@ -7,18 +7,44 @@
 //! along the lattice) is below the best acceptable node found so far, so the visited region is a
 //! down-set and every visited node has a visited predecessor whose classes it rolls up from
 //! (fewest classes first); nodes of one height are independent and evaluated in parallel
-//! (rayon). An upper bound comes first from a greedy climb. When the models and the metric are
-//! monotone (no suppression), predictive tagging prunes the whole up-set of an acceptable node:
-//! its generalizations are acceptable but cannot be better. The result is exactly optimal: a
-//! node left out has a lower bound at least as large as the best found, or is dominated.
-//! In the spirit of ARX's Flash (Kohlmayer et al. 2012) and its bound-based pruning; the walk
-//! differs (height order rather than paths) because rolling up needs a computed predecessor.
+//! (rayon). An upper bound comes first from a greedy climb and a few local moves.
 //!
-//! **Heuristic search**, for many quasi-identifiers, where the lattice is too large: a greedy
-//! climb from the bottom (at each step the successor that leaves the fewest records failing,
-//! then the lowest bound) to the first acceptable node, then local moves (specialize one
-//! attribute, or specialize one and generalize another) while they improve the metric and the
-//! time budget lasts. It returns a good node, not a proven optimum, and says so.
+//! **Predictive tagging**, in the spirit of ARX's Flash (Kohlmayer et al. 2012). Let
+//! "anonymous" mean "the models hold with at most `limit` records suppressed". When every
+//! model is monotone for the job's limit ([`crate::models`] proves which are, with and without
+//! suppression), anonymity is monotone on the lattice: the generalizations of an anonymous node
+//! are anonymous and the specializations of a failing node fail. The search uses both
+//! directions:
+//! - *down*: every node found failing (on the greedy climb and the local moves) tags its whole
+//!   down-set; a tagged node of the walk is not checked (its classes are still rolled up, since
+//!   its successors may roll up from them) and is counted in [`SearchOutcome::tagged`];
+//! - *up*: without suppression the metric is monotone too, so an anonymous node's up-set is
+//!   anonymous **and** no better: it is pruned outright. With suppression a generalization can
+//!   suppress fewer records and so cost less; its metric needs its classes, which is all a check
+//!   costs, so the up tag saves nothing there and the bound does the pruning.
+//!
+//! The result is exactly optimal: a node left out has a lower bound at least as large as the
+//! best found, or is dominated, or is proven failing (a property test compares it with brute
+//! force). The walk differs from Flash's paths (height order) because rolling up needs a
+//! computed predecessor.
+//!
+//! **Heuristic search**, for many quasi-identifiers, where the lattice is too large (ARX's
+//! optimal search stops at about 11): bounded by a deadline and by a number of node
+//! evaluations ([`HeuristicLimits`]), whichever ends first, and always returning the best
+//! acceptable node found so far. It checks the fully generalized node first (the fallback: the
+//! one node that is acceptable whenever any is, for monotone models), then
+//! 1. descends from it, specializing the attribute that improves the metric most while the node
+//!    stays acceptable;
+//! 2. climbs greedily from the bottom (at each step the successor that leaves the fewest
+//!    records failing, then the lowest bound) to the first acceptable node, and improves it by
+//!    local moves (specialize one attribute, or specialize one and generalize another);
+//! 3. restarts: climbs that look at a random half of the successors at each step (a seeded
+//!    SplitMix64, non-cryptographic: it only diversifies the search), each improved the same
+//!    way.
+//!
+//! Failing nodes are tagged as in the optimal search, so no walk checks a node below one known
+//! to fail. It returns a good node, not a proven optimum, and says so
+//! ([`SearchOutcome::optimal`] is false).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +84,9 @@ pub struct SearchOutcome {
     /// Nodes never computed because their bound, or an acceptable predecessor under a monotone
     /// metric, ruled them out.
     pub pruned: u64,
+    /// Nodes whose classes were rolled up (for their successors) but whose check was skipped
+    /// because predictive tagging proved them failing.
+    pub tagged: u64,
 }
 
 /// The result of checking one node.
@@ -193,12 +222,14 @@ impl<'a> Problem<'a> {
         if self.size > MAX_OPTIMAL_NODES {
             return Err(AnonError::LatticeTooLarge { nodes: self.size, max: MAX_OPTIMAL_NODES });
         }
-        let greedy = self.climb(None)?;
+        let mut tags = Tags::new(self.models.monotone());
+        let greedy = self.climb(&mut Budget::unlimited(), &mut tags, &mut Walk::Greedy);
         let mut evaluated = greedy.evaluated;
         // A few improving local moves tighten the first bound, which shrinks the region walked.
         let greedy = match greedy.found {
             Some((levels, r)) if self.limit > 0 => {
-                let (levels, r, steps) = self.improve(levels, r, IMPROVE_STEPS, None);
+                let (levels, r, steps) =
+                    self.improve(levels, r, IMPROVE_STEPS, &mut Budget::unlimited(), &mut tags);
                 evaluated += steps;
                 Some((levels, r))
             }
@@ -209,6 +240,7 @@ impl<'a> Problem<'a> {
         let dominate = self.models.monotone() && self.limit == 0;
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
+        let mut tagged = 0u64;
         // The classes of the previous height's nodes: every node rolls up from one of them.
         let mut frontier: FxHashMap<u64, Arc<Groups>> = FxHashMap::default();
         let mut dominated: FxHashMap<u64, ()> = FxHashMap::default();
@@ -219,20 +251,30 @@ impl<'a> Problem<'a> {
             if candidates.is_empty() {
                 break;
             }
-            let results: Vec<(u64, NodeResult, Arc<Groups>)> = candidates
+            let results: Vec<(u64, NodeResult, Arc<Groups>, bool)> = candidates
                 .par_iter()
                 .map(|&index| {
                     let levels = self.levels_of(index);
                     let groups = self.roll_from_predecessor(index, &levels, &frontier);
+                    // Predictive tagging: below a node known to fail, the models fail too.
+                    if tags.rejects(&levels) {
+                        let result = NodeResult {
+                            anonymous: false,
+                            suppressed: self.limit + 1,
+                            objective: f64::INFINITY,
+                        };
+                        return (index, result, groups, true);
+                    }
                     let (result, _) = self.judge(&groups, &levels);
-                    (index, result, groups)
+                    (index, result, groups, false)
                 })
                 .collect();
             visited += results.len() as u64;
             let mut next: FxHashMap<u64, ()> = FxHashMap::default();
             let mut computed = FxHashMap::default();
             let mut next_candidates = Vec::new();
-            for (index, result, groups) in results {
+            for (index, result, groups, was_tagged) in results {
+                tagged += u64::from(was_tagged);
                 let acceptable = result.anonymous;
                 if acceptable && better(&result, index, best.as_ref()) {
                     best = Some((index, result));
@@ -253,7 +295,7 @@ impl<'a> Problem<'a> {
             next_candidates.sort_unstable();
             candidates = next_candidates;
         }
-        evaluated += visited;
+        evaluated += visited - tagged;
         let (index, result) =
             best.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
         Ok(SearchOutcome {
@@ -264,6 +306,7 @@ impl<'a> Problem<'a> {
             lattice_size: self.size,
             evaluated,
             pruned: self.size.saturating_sub(visited),
+            tagged,
         })
     }
 
@@ -293,17 +336,64 @@ impl<'a> Problem<'a> {
         Arc::new(source.roll_up(&self.hierarchies, levels, &self.domains))
     }
 
-    /// The heuristic search, within `budget`.
-    // FIXME: a local search from one greedy climb can stop in a poor local optimum; restarts
-    // from several climbs (or ARX's genetic algorithm) would find better nodes in the budget.
+    /// The heuristic search, within the wall-clock `budget`, with the default evaluation cap.
     pub fn heuristic(&self, budget: Duration) -> Result<SearchOutcome, AnonError> {
-        let deadline = Instant::now() + budget;
-        let climb = self.climb(Some(deadline))?;
-        let mut evaluated = climb.evaluated;
+        self.heuristic_with(&HeuristicLimits {
+            deadline: Some(Instant::now() + budget),
+            ..HeuristicLimits::default()
+        })
+    }
+
+    /// The heuristic search (see the module docs) within `limits`: it stops when the deadline
+    /// passes or `max_evaluations` nodes have been checked, whichever comes first, and returns
+    /// the best acceptable node found so far. The fully generalized node is checked first, so
+    /// when it is acceptable a result is always returned, however small the budget.
+    pub fn heuristic_with(&self, limits: &HeuristicLimits) -> Result<SearchOutcome, AnonError> {
+        let mut budget = Budget { deadline: limits.deadline, left: limits.max_evaluations.max(1) };
+        let mut tags = Tags::new(self.models.monotone());
+        let mut evaluated = 0u64;
+        let mut best: Option<(Vec<usize>, NodeResult)> = None;
+        let offer = |levels: Vec<usize>, r: NodeResult, best: &mut Option<_>| {
+            let index = self.index_of(&levels);
+            let current = best
+                .as_ref()
+                .map(|(l, b): &(Vec<usize>, NodeResult)| (self.index_of(l), b.clone()));
+            if r.anonymous && better(&r, index, current.as_ref()) {
+                *best = Some((levels, r));
+            }
+        };
+        // The fallback: every attribute at its root.
+        let top: Vec<usize> = self.heights.iter().map(|h| h - 1).collect();
+        budget.spend();
+        evaluated += 1;
+        let (top_result, _) = self.judge(&self.groups(&top), &top);
+        if !top_result.anonymous {
+            tags.reject(&top);
+        }
+        if top_result.anonymous {
+            // Phase 1: descend from the acceptable top, so a tight budget still improves on it.
+            let (levels, result, steps) =
+                self.descend(top.clone(), top_result.clone(), &mut budget, &mut tags);
+            evaluated += steps;
+            offer(levels, result, &mut best);
+        }
+        offer(top, top_result, &mut best);
+        let mut rng = SplitMix(limits.seed);
+        for restart in 0..=limits.restarts {
+            if budget.exhausted() {
+                break;
+            }
+            let mut walk = if restart == 0 { Walk::Greedy } else { Walk::Randomized(&mut rng) };
+            let climb = self.climb(&mut budget, &mut tags, &mut walk);
+            evaluated += climb.evaluated;
+            let Some((levels, result)) = climb.found else { continue };
+            let (levels, result, steps) =
+                self.improve(levels, result, usize::MAX, &mut budget, &mut tags);
+            evaluated += steps;
+            offer(levels, result, &mut best);
+        }
         let (levels, result) =
-            climb.found.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
-        let (levels, result, steps) = self.improve(levels, result, usize::MAX, Some(deadline));
-        evaluated += steps;
+            best.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
         Ok(SearchOutcome {
             levels,
             suppressed: result.suppressed,
@@ -312,27 +402,33 @@ impl<'a> Problem<'a> {
             lattice_size: self.size,
             evaluated,
             pruned: 0,
+            tagged: 0,
         })
     }
 
-    /// Moves to the best improving neighbour, at most `steps` times or until `deadline`;
-    /// returns the node reached and the number of nodes evaluated.
+    /// Moves to the best improving neighbour, at most `steps` times or until the budget is
+    /// spent; returns the node reached and the number of nodes evaluated.
     fn improve(
         &self,
         mut levels: Vec<usize>,
         mut result: NodeResult,
         steps: usize,
-        deadline: Option<Instant>,
+        budget: &mut Budget,
+        tags: &mut Tags,
     ) -> (Vec<usize>, NodeResult, u64) {
         let mut evaluated = 0;
         for _ in 0..steps {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if budget.exhausted() {
                 break;
             }
-            let scored: Vec<(Vec<usize>, NodeResult)> = self
+            let mut moves: Vec<Vec<usize>> = self
                 .local_moves(&levels)
+                .into_iter()
+                .filter(|m| self.metric.lower_bound(m) < result.objective && !tags.rejects(m))
+                .collect();
+            moves.truncate(budget.take(moves.len()));
+            let scored: Vec<(Vec<usize>, NodeResult)> = moves
                 .into_par_iter()
-                .filter(|m| self.metric.lower_bound(m) < result.objective)
                 .map(|m| {
                     let groups = self.groups(&m);
                     let (r, _) = self.judge(&groups, &m);
@@ -340,6 +436,7 @@ impl<'a> Problem<'a> {
                 })
                 .collect();
             evaluated += scored.len() as u64;
+            scored.iter().filter(|(_, r)| !r.anonymous).for_each(|(m, _)| tags.reject(m));
             let improvement = scored
                 .into_iter()
                 .filter(|(_, r)| r.anonymous && r.objective < result.objective)
@@ -353,6 +450,53 @@ impl<'a> Problem<'a> {
             }
         }
         (levels, result, evaluated)
+    }
+
+    /// From an acceptable node, repeatedly specializes the one attribute whose specialization
+    /// stays acceptable and improves the metric most, until none does or the budget is spent.
+    fn descend(
+        &self,
+        mut levels: Vec<usize>,
+        mut result: NodeResult,
+        budget: &mut Budget,
+        tags: &mut Tags,
+    ) -> (Vec<usize>, NodeResult, u64) {
+        let mut evaluated = 0;
+        loop {
+            let mut moves: Vec<Vec<usize>> = (0..levels.len())
+                .filter(|&d| levels[d] > 0)
+                .map(|d| {
+                    let mut m = levels.clone();
+                    m[d] -= 1;
+                    m
+                })
+                .filter(|m| !tags.rejects(m))
+                .collect();
+            moves.truncate(budget.take(moves.len()));
+            if moves.is_empty() {
+                return (levels, result, evaluated);
+            }
+            let scored: Vec<(Vec<usize>, NodeResult)> = moves
+                .into_par_iter()
+                .map(|m| {
+                    let (r, _) = self.judge(&self.groups(&m), &m);
+                    (m, r)
+                })
+                .collect();
+            evaluated += scored.len() as u64;
+            scored.iter().filter(|(_, r)| !r.anonymous).for_each(|(m, _)| tags.reject(m));
+            match scored
+                .into_iter()
+                .filter(|(_, r)| r.anonymous && r.objective < result.objective)
+                .min_by(|a, b| a.1.objective.total_cmp(&b.1.objective))
+            {
+                Some((m, r)) => {
+                    levels = m;
+                    result = r;
+                }
+                None => return (levels, result, evaluated),
+            }
+        }
     }
 
     /// Specialize one attribute, or specialize one and generalize another.
@@ -376,23 +520,32 @@ impl<'a> Problem<'a> {
         moves
     }
 
-    /// Greedy climb from the bottom to the first acceptable node.
-    fn climb(&self, deadline: Option<Instant>) -> Result<Climb, AnonError> {
+    /// A climb from the bottom to the first acceptable node, every step generalizing one
+    /// attribute: the greedy walk looks at every successor, the randomized walk at a random half
+    /// of them (at least one); either takes the one that leaves the fewest records failing, then
+    /// the lowest bound. Nodes found failing are tagged.
+    fn climb(&self, budget: &mut Budget, tags: &mut Tags, walk: &mut Walk<'_>) -> Climb {
         let mut levels = vec![0usize; self.heights.len()];
         let mut groups = self.bottom.clone();
-        let mut evaluated = 0u64;
+        if budget.take(1) == 0 {
+            return Climb { found: None, evaluated: 0 };
+        }
+        let (mut result, _) = self.judge(&groups, &levels);
+        let mut evaluated = 1u64;
         loop {
-            let (result, _) = self.judge(&groups, &levels);
-            evaluated += 1;
             if result.anonymous {
-                return Ok(Climb { found: Some((levels, result)), evaluated });
+                return Climb { found: Some((levels, result)), evaluated };
             }
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                return Err(AnonError::NoSolution { limit: self.limit, searched: evaluated });
+            tags.reject(&levels);
+            let mut dims: Vec<usize> =
+                (0..levels.len()).filter(|&d| levels[d] + 1 < self.heights[d]).collect();
+            if let Walk::Randomized(rng) = walk {
+                rng.shuffle(&mut dims);
+                dims.truncate(dims.len().div_ceil(2));
             }
-            let steps: Vec<(Vec<usize>, Arc<Groups>, NodeResult)> = (0..levels.len())
+            dims.truncate(budget.take(dims.len()));
+            let steps: Vec<(Vec<usize>, Arc<Groups>, NodeResult)> = dims
                 .into_par_iter()
-                .filter(|&d| levels[d] + 1 < self.heights[d])
                 .map(|d| {
                     let mut next = levels.clone();
                     next[d] += 1;
@@ -407,10 +560,114 @@ impl<'a> Problem<'a> {
                     self.metric.lower_bound(&a.0).total_cmp(&self.metric.lower_bound(&b.0))
                 })
             }) else {
-                return Ok(Climb { found: None, evaluated });
+                return Climb { found: None, evaluated };
             };
-            levels = step.0;
-            groups = step.1;
+            (levels, groups, result) = step;
+        }
+    }
+}
+
+/// Limits of the heuristic search.
+#[derive(Clone, Debug)]
+pub struct HeuristicLimits {
+    /// Stop at this instant (checked before every batch of node evaluations).
+    pub deadline: Option<Instant>,
+    /// Stop after this many node evaluations: the deadline-independent budget.
+    pub max_evaluations: u64,
+    /// Randomized climbs after the greedy one.
+    pub restarts: usize,
+    /// Seed of the (non-cryptographic) generator that diversifies the restarts; it affects
+    /// which node is found, never whether it satisfies the models.
+    pub seed: u64,
+}
+
+impl Default for HeuristicLimits {
+    fn default() -> Self {
+        Self { deadline: None, max_evaluations: 100_000, restarts: 16, seed: 0x5eed }
+    }
+}
+
+/// What the heuristic may still spend.
+struct Budget {
+    deadline: Option<Instant>,
+    left: u64,
+}
+
+impl Budget {
+    fn unlimited() -> Self {
+        Self { deadline: None, left: u64::MAX }
+    }
+
+    fn exhausted(&self) -> bool {
+        self.left == 0 || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Grants up to `wanted` evaluations (0 when exhausted).
+    fn take(&mut self, wanted: usize) -> usize {
+        if self.exhausted() {
+            return 0;
+        }
+        let granted = (wanted as u64).min(self.left);
+        self.left -= granted;
+        granted as usize
+    }
+
+    fn spend(&mut self) {
+        self.left = self.left.saturating_sub(1);
+    }
+}
+
+/// Predictive tagging (in the spirit of Flash, Kohlmayer et al. 2012): nodes known to fail the
+/// models within the suppression limit. When every model is monotone for this limit (see
+/// [`crate::models`]), every specialization of a failing node fails too, so it needs no check.
+/// Only the maximal failing nodes are kept.
+struct Tags {
+    monotone: bool,
+    failing: Vec<Vec<usize>>,
+}
+
+impl Tags {
+    fn new(monotone: bool) -> Self {
+        Self { monotone, failing: Vec::new() }
+    }
+
+    fn reject(&mut self, levels: &[usize]) {
+        if !self.monotone || self.rejects(levels) {
+            return;
+        }
+        self.failing.retain(|f| !f.iter().zip(levels).all(|(a, b)| a <= b));
+        self.failing.push(levels.to_vec());
+    }
+
+    /// Whether `levels` is a specialization of (or equal to) a known failing node.
+    fn rejects(&self, levels: &[usize]) -> bool {
+        self.monotone && self.failing.iter().any(|f| f.iter().zip(levels).all(|(a, b)| b <= a))
+    }
+}
+
+/// How a climb picks its steps.
+enum Walk<'r> {
+    Greedy,
+    Randomized(&'r mut SplitMix),
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small non-cryptographic generator, used only to
+/// diversify the heuristic's restarts. No privacy property depends on it.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
         }
     }
 }
