@@ -16,12 +16,16 @@
 //!   [`report`]: the JSON and readable report.
 //! - [`job`] and [`run`]: the TOML job file and the whole `anonymize` run, reported to the
 //!   audit sink as an `AnonymizationRun` event.
+//! - [`synthetic`]: differentially private synthetic data from noisy 1- and 2-way marginals
+//!   (MST-style, charged through [`privacy_core::BudgetLedger`]), with a utility report of
+//!   marginal distances and a train-on-synthetic classifier ([`classify`]).
 //!
 //! Main design decision: the search never touches strings. Every column is dictionary-encoded
 //! once; a lattice node's classes are rolled up from a more specific node's classes through
 //! integer level maps. The trade-off is memory for the encoded table and the cached classes of
 //! one lattice height.
 
+pub mod classify;
 pub mod encode;
 pub mod error;
 pub mod groups;
@@ -37,6 +41,7 @@ pub mod release;
 pub mod report;
 pub mod run;
 pub mod search;
+pub mod synthetic;
 pub mod verify;
 
 pub use encode::{AttributeKind, EncodedColumn, EncodedTable, MissingPolicy};
