@@ -107,7 +107,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let dir = tempfile::tempdir().expect("dir");
             let ledger =
-                privacy_budget::SqliteLedger::open(&dir.path().join("l.sqlite")).expect("ledger");
+                privacy_budget::SqliteLedger::open(dir.path().join("l.sqlite")).expect("ledger");
             ledger
                 .create_budget(
                     "adult",

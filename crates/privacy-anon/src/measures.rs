@@ -251,7 +251,7 @@ pub struct Uniqueness {
 /// records sampled with fraction `fraction` from the population.
 pub fn population_uniqueness(count: &[u64], n: u64, fraction: f64) -> Uniqueness {
     let uniques = count.iter().filter(|&&c| c == 1).count();
-    if uniques == 0 || n == 0 || !(fraction > 0.0) {
+    if uniques == 0 || n == 0 || fraction.is_nan() || fraction <= 0.0 {
         return Uniqueness { zayatz: 0.0, pitman: Some(0.0), chosen: 0.0, model: "none" };
     }
     let fraction = fraction.min(1.0);

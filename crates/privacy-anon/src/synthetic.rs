@@ -97,7 +97,7 @@ impl ColumnSpec {
                 let hi = parse_number(hi).ok_or_else(|| invalid("hi is not a number"))?;
                 let bins: usize =
                     bins.trim().parse().map_err(|_| invalid("bins is not a count"))?;
-                if !(lo < hi) || bins == 0 || bins > 10_000 {
+                if lo >= hi || bins == 0 || bins > 10_000 {
                     return Err(invalid("needs lo < hi and 1 ≤ bins ≤ 10000"));
                 }
                 Ok(Self::Binned { name: (*name).to_owned(), lo, hi, bins })
@@ -540,20 +540,22 @@ fn sample(
     let root = clip(&model.one_way[0]);
     let fallback: Vec<Vec<u64>> = model.one_way.iter().map(|c| clip(c)).collect();
     let conditionals: Vec<Vec<u64>> = model.two_way.iter().map(|c| clip(c)).collect();
-    let mut codes = vec![vec![0u32; rows]; d];
-    for r in 0..rows {
-        codes[0][r] = categorical_draw(&root, rng) as u32;
+    let mut codes: Vec<Vec<u32>> = vec![Vec::with_capacity(rows); d];
+    let mut record = vec![0u32; d];
+    for _ in 0..rows {
+        record[0] = categorical_draw(&root, rng) as u32;
         for (e, &(parent, child)) in model.edges.iter().enumerate() {
-            let p = codes[parent][r] as usize;
+            let p = record[parent] as usize;
             let width = sizes[child];
-            let row = &conditionals[e][p * width..(p + 1) * width];
-            let pick = if row.iter().any(|&w| w > 0) {
-                categorical_draw(row, rng)
+            let weights = &conditionals[e][p * width..(p + 1) * width];
+            let pick = if weights.iter().any(|&w| w > 0) {
+                categorical_draw(weights, rng)
             } else {
                 categorical_draw(&fallback[child], rng)
             };
-            codes[child][r] = pick as u32;
+            record[child] = pick as u32;
         }
+        codes.iter_mut().zip(&record).for_each(|(column, &v)| column.push(v));
     }
     Ok(codes)
 }

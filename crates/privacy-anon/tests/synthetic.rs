@@ -88,7 +88,7 @@ fn adult_synthesis_charges_first_and_keeps_the_marginals() {
     let model = &synthesis.model;
     // The tree spans the seven columns.
     assert_eq!(model.edges.len(), 6);
-    let mut reached = vec![false; 7];
+    let mut reached = [false; 7];
     reached[0] = true;
     for &(p, c) in &model.edges {
         assert!(reached[p] && !reached[c], "{:?}", model.edges);
