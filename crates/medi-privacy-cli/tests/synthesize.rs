@@ -87,8 +87,11 @@ fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
         dir.path(),
         &["budget", "show", "--ledger", "ledger.sqlite", "--dataset", "adult", "--json"],
     );
-    let shown = String::from_utf8_lossy(&show.stdout);
-    assert!(shown.contains("mst_discrete_gaussian") || shown.contains("\"1\""), "{shown}");
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let charges = shown["charges"].as_array().unwrap();
+    assert_eq!(charges.len(), 1, "{shown}");
+    assert_eq!(charges[0]["epsilon"], 1.0);
+    assert!(charges[0]["description"].as_str().unwrap().contains("synthetic"), "{shown}");
     // ε = 1.5 total: a second ε = 1 release does not fit; nothing is written for it.
     let again = synthesize(dir.path(), "second.csv");
     assert!(!again.status.success());
