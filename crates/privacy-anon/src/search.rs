@@ -15,9 +15,10 @@
 //! suppression), anonymity is monotone on the lattice: the generalizations of an anonymous node
 //! are anonymous and the specializations of a failing node fail. The search uses both
 //! directions:
-//! - *down*: every node found failing (on the greedy climb and the local moves) tags its whole
-//!   down-set; a tagged node of the walk is not checked (its classes are still rolled up, since
-//!   its successors may roll up from them) and is counted in [`SearchOutcome::tagged`];
+//! - *down*: every node found failing (on the greedy climb, a few randomized probing climbs and
+//!   the local moves) tags its whole
+//!   down-set; a tagged node of the walk is neither checked nor computed (its successors roll
+//!   up from a computed node further down) and is counted in [`SearchOutcome::tagged`];
 //! - *up*: without suppression the metric is monotone too, so an anonymous node's up-set is
 //!   anonymous **and** no better: it is pruned outright. With suppression a generalization can
 //!   suppress fewer records and so cost less; its metric needs its classes, which is all a check
@@ -63,6 +64,14 @@ use crate::models::{ClassView, CompiledModels};
 /// Improving local moves made before the optimal walk, to tighten its first bound.
 const IMPROVE_STEPS: usize = 4;
 
+/// Randomized climbs the optimal search makes, when anonymity is monotone, to tag failing
+/// nodes before its walk.
+const PROBE_CLIMBS: usize = 16;
+
+/// How many heights down the optimal walk looks for a computed node to roll up from (nodes
+/// skipped by tagging leave gaps).
+const ROLL_UP_DEPTH: usize = 4;
+
 /// The largest lattice the optimal search accepts.
 pub const MAX_OPTIMAL_NODES: u64 = 20_000_000;
 
@@ -84,8 +93,8 @@ pub struct SearchOutcome {
     /// Nodes never computed because their bound, or an acceptable predecessor under a monotone
     /// metric, ruled them out.
     pub pruned: u64,
-    /// Nodes whose classes were rolled up (for their successors) but whose check was skipped
-    /// because predictive tagging proved them failing.
+    /// Nodes of the walk neither computed nor checked because predictive tagging proved them
+    /// failing.
     pub tagged: u64,
 }
 
@@ -237,12 +246,32 @@ impl<'a> Problem<'a> {
         };
         let mut best: Option<(u64, NodeResult)> =
             greedy.map(|(levels, r)| (self.index_of(&levels), r));
+        if tags.monotone {
+            // Probing climbs: each tags the failing nodes of its path (whose down-sets cover
+            // much of the region below the anonymous frontier) and may improve the bound.
+            let mut rng = SplitMix(0x7a65);
+            for _ in 0..PROBE_CLIMBS {
+                let climb = self.climb(
+                    &mut Budget::unlimited(),
+                    &mut tags,
+                    &mut Walk::Randomized(&mut rng),
+                );
+                evaluated += climb.evaluated;
+                if let Some((levels, r)) = climb.found {
+                    let index = self.index_of(&levels);
+                    if better(&r, index, best.as_ref()) {
+                        best = Some((index, r));
+                    }
+                }
+            }
+        }
         let dominate = self.models.monotone() && self.limit == 0;
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
         let mut tagged = 0u64;
-        // The classes of the previous height's nodes: every node rolls up from one of them.
-        let mut frontier: FxHashMap<u64, Arc<Groups>> = FxHashMap::default();
+        // The classes of the nodes computed at the last few heights (most recent first): every
+        // computed node rolls up from one of them (or from the bottom).
+        let mut recent: Vec<FxHashMap<u64, Arc<Groups>>> = Vec::new();
         let mut dominated: FxHashMap<u64, ()> = FxHashMap::default();
         let mut candidates = vec![0u64];
         for _height in 0..=top_height {
@@ -251,22 +280,24 @@ impl<'a> Problem<'a> {
             if candidates.is_empty() {
                 break;
             }
-            let results: Vec<(u64, NodeResult, Arc<Groups>, bool)> = candidates
+            let results: Vec<(u64, NodeResult, Option<Arc<Groups>>, bool)> = candidates
                 .par_iter()
                 .map(|&index| {
                     let levels = self.levels_of(index);
-                    let groups = self.roll_from_predecessor(index, &levels, &frontier);
-                    // Predictive tagging: below a node known to fail, the models fail too.
+                    // Predictive tagging: below a node known to fail, the models fail too. Its
+                    // classes are not computed; its successors roll up from a computed node
+                    // further down.
                     if tags.rejects(&levels) {
                         let result = NodeResult {
                             anonymous: false,
                             suppressed: self.limit + 1,
                             objective: f64::INFINITY,
                         };
-                        return (index, result, groups, true);
+                        return (index, result, None, true);
                     }
+                    let groups = self.roll_from_computed(index, &recent);
                     let (result, _) = self.judge(&groups, &levels);
-                    (index, result, groups, false)
+                    (index, result, Some(groups), false)
                 })
                 .collect();
             visited += results.len() as u64;
@@ -288,9 +319,12 @@ impl<'a> Problem<'a> {
                         next_candidates.push(succ);
                     }
                 }
-                computed.insert(index, groups);
+                if let Some(groups) = groups {
+                    computed.insert(index, groups);
+                }
             }
-            frontier = computed;
+            recent.insert(0, computed);
+            recent.truncate(ROLL_UP_DEPTH);
             next_candidates.retain(|c| !dominated.contains_key(c));
             next_candidates.sort_unstable();
             candidates = next_candidates;
@@ -318,22 +352,39 @@ impl<'a> Problem<'a> {
             .collect()
     }
 
-    /// Rolls `index` up from the computed predecessor with the fewest classes.
-    fn roll_from_predecessor(
+    /// Rolls `index` up from the computed node with the fewest classes among its nearest
+    /// computed specializations: its predecessors (computed at the last height), else theirs,
+    /// up to [`ROLL_UP_DEPTH`] heights down, else the bottom. Any specialization works, since
+    /// every class of a generalization is a union of its classes.
+    fn roll_from_computed(
         &self,
         index: u64,
-        levels: &[usize],
-        frontier: &FxHashMap<u64, Arc<Groups>>,
+        recent: &[FxHashMap<u64, Arc<Groups>>],
     ) -> Arc<Groups> {
         if index == 0 {
             return self.bottom.clone();
         }
-        let source = (0..levels.len())
-            .filter(|&d| levels[d] > 0)
-            .filter_map(|d| frontier.get(&(index - self.strides[d])).cloned())
-            .min_by_key(|g| g.len())
-            .unwrap_or_else(|| self.bottom.clone());
-        Arc::new(source.roll_up(&self.hierarchies, levels, &self.domains))
+        let mut layer = vec![index];
+        for computed in recent {
+            let mut below: Vec<u64> = Vec::with_capacity(layer.len() * self.heights.len());
+            for &i in &layer {
+                let levels = self.levels_of(i);
+                below.extend(
+                    (0..levels.len()).filter(|&d| levels[d] > 0).map(|d| i - self.strides[d]),
+                );
+            }
+            below.sort_unstable();
+            below.dedup();
+            if let Some(source) =
+                below.iter().filter_map(|i| computed.get(i)).min_by_key(|g| g.len())
+            {
+                let levels = self.levels_of(index);
+                return Arc::new(source.roll_up(&self.hierarchies, &levels, &self.domains));
+            }
+            layer = below;
+        }
+        let levels = self.levels_of(index);
+        Arc::new(self.bottom.roll_up(&self.hierarchies, &levels, &self.domains))
     }
 
     /// The heuristic search, within the wall-clock `budget`, with the default evaluation cap.
