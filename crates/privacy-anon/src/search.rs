@@ -232,7 +232,8 @@ impl<'a> Problem<'a> {
             return Err(AnonError::LatticeTooLarge { nodes: self.size, max: MAX_OPTIMAL_NODES });
         }
         let mut tags = Tags::new(self.models.monotone());
-        let greedy = self.climb(&mut Budget::unlimited(), &mut tags, &mut Walk::Greedy);
+        let mut memo = Memo::default();
+        let greedy = self.climb(&mut Budget::unlimited(), &mut tags, &mut Walk::Greedy, &mut memo);
         let mut evaluated = greedy.evaluated;
         // A few improving local moves tighten the first bound, which shrinks the region walked.
         let greedy = match greedy.found {
@@ -255,6 +256,7 @@ impl<'a> Problem<'a> {
                     &mut Budget::unlimited(),
                     &mut tags,
                     &mut Walk::Randomized(&mut rng),
+                    &mut memo,
                 );
                 evaluated += climb.evaluated;
                 if let Some((levels, r)) = climb.found {
@@ -269,6 +271,7 @@ impl<'a> Problem<'a> {
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
         let mut tagged = 0u64;
+        let mut reused = 0u64;
         // The classes of the nodes computed at the last few heights (most recent first): every
         // computed node rolls up from one of them (or from the bottom).
         let mut recent: Vec<FxHashMap<u64, Arc<Groups>>> = Vec::new();
@@ -280,7 +283,8 @@ impl<'a> Problem<'a> {
             if candidates.is_empty() {
                 break;
             }
-            let results: Vec<(u64, NodeResult, Option<Arc<Groups>>, bool)> = candidates
+            // The last field: 0 computed here, 1 tagged (not computed), 2 computed by a climb.
+            let results: Vec<(u64, NodeResult, Option<Arc<Groups>>, u8)> = candidates
                 .par_iter()
                 .map(|&index| {
                     let levels = self.levels_of(index);
@@ -293,19 +297,23 @@ impl<'a> Problem<'a> {
                             suppressed: self.limit + 1,
                             objective: f64::INFINITY,
                         };
-                        return (index, result, None, true);
+                        return (index, result, None, 1);
+                    }
+                    if let Some((groups, result)) = memo.get(&index) {
+                        return (index, result.clone(), Some(groups.clone()), 2);
                     }
                     let groups = self.roll_from_computed(index, &recent);
                     let (result, _) = self.judge(&groups, &levels);
-                    (index, result, Some(groups), false)
+                    (index, result, Some(groups), 0)
                 })
                 .collect();
             visited += results.len() as u64;
             let mut next: FxHashMap<u64, ()> = FxHashMap::default();
             let mut computed = FxHashMap::default();
             let mut next_candidates = Vec::new();
-            for (index, result, groups, was_tagged) in results {
-                tagged += u64::from(was_tagged);
+            for (index, result, groups, kind) in results {
+                tagged += u64::from(kind == 1);
+                reused += u64::from(kind == 2);
                 let acceptable = result.anonymous;
                 if acceptable && better(&result, index, best.as_ref()) {
                     best = Some((index, result));
@@ -329,7 +337,7 @@ impl<'a> Problem<'a> {
             next_candidates.sort_unstable();
             candidates = next_candidates;
         }
-        evaluated += visited - tagged;
+        evaluated += visited - tagged - reused;
         let (index, result) =
             best.ok_or(AnonError::NoSolution { limit: self.limit, searched: evaluated })?;
         Ok(SearchOutcome {
@@ -430,12 +438,13 @@ impl<'a> Problem<'a> {
         }
         offer(top, top_result, &mut best);
         let mut rng = SplitMix(limits.seed);
+        let mut memo = Memo::default();
         for restart in 0..=limits.restarts {
             if budget.exhausted() {
                 break;
             }
             let mut walk = if restart == 0 { Walk::Greedy } else { Walk::Randomized(&mut rng) };
-            let climb = self.climb(&mut budget, &mut tags, &mut walk);
+            let climb = self.climb(&mut budget, &mut tags, &mut walk, &mut memo);
             evaluated += climb.evaluated;
             let Some((levels, result)) = climb.found else { continue };
             let (levels, result, steps) =
@@ -575,7 +584,13 @@ impl<'a> Problem<'a> {
     /// attribute: the greedy walk looks at every successor, the randomized walk at a random half
     /// of them (at least one); either takes the one that leaves the fewest records failing, then
     /// the lowest bound. Nodes found failing are tagged.
-    fn climb(&self, budget: &mut Budget, tags: &mut Tags, walk: &mut Walk<'_>) -> Climb {
+    fn climb(
+        &self,
+        budget: &mut Budget,
+        tags: &mut Tags,
+        walk: &mut Walk<'_>,
+        memo: &mut Memo,
+    ) -> Climb {
         let mut levels = vec![0usize; self.heights.len()];
         let mut groups = self.bottom.clone();
         if budget.take(1) == 0 {
@@ -594,8 +609,11 @@ impl<'a> Problem<'a> {
                 rng.shuffle(&mut dims);
                 dims.truncate(dims.len().div_ceil(2));
             }
+            let here = self.index_of(&levels);
+            let (known, mut dims): (Vec<usize>, Vec<usize>) =
+                dims.into_iter().partition(|&d| memo.contains_key(&(here + self.strides[d])));
             dims.truncate(budget.take(dims.len()));
-            let steps: Vec<(Vec<usize>, Arc<Groups>, NodeResult)> = dims
+            let mut steps: Vec<(Vec<usize>, Arc<Groups>, NodeResult)> = dims
                 .into_par_iter()
                 .map(|d| {
                     let mut next = levels.clone();
@@ -606,6 +624,18 @@ impl<'a> Problem<'a> {
                 })
                 .collect();
             evaluated += steps.len() as u64;
+            for (next, rolled, r) in &steps {
+                if next.iter().sum::<usize>() <= MEMO_HEIGHT {
+                    memo.insert(self.index_of(next), (rolled.clone(), r.clone()));
+                }
+            }
+            for d in known {
+                let mut next = levels.clone();
+                next[d] += 1;
+                if let Some((g, r)) = memo.get(&(here + self.strides[d])) {
+                    steps.push((next, g.clone(), r.clone()));
+                }
+            }
             let Some(step) = steps.into_iter().min_by(|a, b| {
                 a.2.suppressed.cmp(&b.2.suppressed).then_with(|| {
                     self.metric.lower_bound(&a.0).total_cmp(&self.metric.lower_bound(&b.0))
@@ -727,6 +757,13 @@ struct Climb {
     found: Option<(Vec<usize>, NodeResult)>,
     evaluated: u64,
 }
+
+/// Classes and verdicts of low nodes computed by climbs, shared by later climbs and the walk
+/// (the first steps of every climb are the same few nodes, and the costliest to roll up).
+type Memo = FxHashMap<u64, (Arc<Groups>, NodeResult)>;
+
+/// The largest height whose nodes the climbs memoize.
+const MEMO_HEIGHT: usize = 3;
 
 fn better(candidate: &NodeResult, index: u64, best: Option<&(u64, NodeResult)>) -> bool {
     match best {
