@@ -24,6 +24,14 @@
 //!   suppress fewer records and so cost less; its metric needs its classes, which is all a check
 //!   costs, so the up tag saves nothing there and the bound does the pruning.
 //!
+//! **Region search** (no suppression, monotone models, and a metric whose bound is the metric
+//! itself: loss, precision, entropy). Then a node whose bound is below the best found is better
+//! if it is anonymous, and those nodes form a down-set; checking only its maximal nodes decides
+//! all of it (if they all fail, everything below fails). When one passes, the best improves and
+//! the smaller region is checked again. So instead of walking the lattice, the search checks an
+//! antichain — on Adult 333 node checks instead of about 2,100, each rolled up from the
+//! climbs' memoized low nodes.
+//!
 //! The result is exactly optimal: a node left out has a lower bound at least as large as the
 //! best found, or is dominated, or is proven failing (a property test compares it with brute
 //! force). The walk differs from Flash's paths (height order) because rolling up needs a
@@ -66,7 +74,11 @@ const IMPROVE_STEPS: usize = 4;
 
 /// Randomized climbs the optimal search makes, when anonymity is monotone, to tag failing
 /// nodes before its walk.
-const PROBE_CLIMBS: usize = 16;
+const PROBE_CLIMBS: usize = 4;
+
+/// The largest lattice for which the optimal search lists every node's bound (the region
+/// search without suppression).
+const MAX_REGION_NODES: u64 = 4_000_000;
 
 /// How many heights down the optimal walk looks for a computed node to roll up from (nodes
 /// skipped by tagging leave gaps).
@@ -268,6 +280,14 @@ impl<'a> Problem<'a> {
             }
         }
         let dominate = self.models.monotone() && self.limit == 0;
+        if dominate
+            && self.metric.bound_is_exact_without_suppression()
+            && self.size <= MAX_REGION_NODES
+        {
+            if let Some(found) = best.clone() {
+                return Ok(self.region_search(found, &mut tags, evaluated, &memo));
+            }
+        }
         let top_height: usize = self.heights.iter().map(|h| h - 1).sum();
         let mut visited = 0u64;
         let mut tagged = 0u64;
@@ -350,6 +370,80 @@ impl<'a> Problem<'a> {
             pruned: self.size.saturating_sub(visited),
             tagged,
         })
+    }
+
+    /// The optimal node when anonymity and the metric are both monotone and the bound is the
+    /// metric itself (no suppression; loss, precision or entropy): then every node whose bound
+    /// is below the best found so far is better if anonymous, and those nodes form a down-set.
+    /// Checking only its maximal nodes decides all of it: if they all fail, every node below
+    /// them fails (monotone anonymity) and the best is optimal; if some pass, the best improves
+    /// and the smaller region is checked the same way. Nodes below a known failing one are
+    /// tagged and not checked.
+    fn region_search(
+        &self,
+        start: (u64, NodeResult),
+        tags: &mut Tags,
+        mut evaluated: u64,
+        memo: &Memo,
+    ) -> SearchOutcome {
+        // Classes to roll up from: the climbs' low nodes (fewer classes than the bottom).
+        let sources: Vec<(Vec<usize>, &Arc<Groups>)> =
+            memo.iter().map(|(&i, (g, _))| (self.levels_of(i), g)).collect();
+        let mut best = start;
+        let mut tagged = 0u64;
+        let bounds: Vec<f64> =
+            (0..self.size).map(|i| self.metric.lower_bound(&self.levels_of(i))).collect();
+        loop {
+            let limit = best.1.objective;
+            // Maximal nodes of {bound < limit}: every successor is at or above the limit.
+            let maximal: Vec<u64> = (0..self.size)
+                .filter(|&i| bounds[i as usize] < limit)
+                .filter(|&i| self.successors(i).iter().all(|&s| bounds[s as usize] >= limit))
+                .collect();
+            let (skip, check): (Vec<u64>, Vec<u64>) =
+                maximal.into_iter().partition(|&i| tags.rejects(&self.levels_of(i)));
+            tagged += skip.len() as u64;
+            let results: Vec<(u64, NodeResult)> = check
+                .par_iter()
+                .map(|&i| {
+                    let levels = self.levels_of(i);
+                    let source = sources
+                        .iter()
+                        .filter(|(l, _)| l.iter().zip(&levels).all(|(a, b)| a <= b))
+                        .map(|(_, g)| *g)
+                        .min_by_key(|g| g.len())
+                        .unwrap_or(&self.bottom);
+                    let groups = source.roll_up(&self.hierarchies, &levels, &self.domains);
+                    (i, self.judge(&groups, &levels).0)
+                })
+                .collect();
+            evaluated += results.len() as u64;
+            let mut improved = false;
+            for (i, r) in results {
+                if r.anonymous {
+                    if better(&r, i, Some(&best)) {
+                        best = (i, r);
+                        improved = true;
+                    }
+                } else {
+                    tags.reject(&self.levels_of(i));
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+        let (index, result) = best;
+        SearchOutcome {
+            levels: self.levels_of(index),
+            suppressed: result.suppressed,
+            objective: result.objective,
+            optimal: true,
+            lattice_size: self.size,
+            evaluated,
+            pruned: self.size.saturating_sub(evaluated + tagged),
+            tagged,
+        }
     }
 
     fn successors(&self, index: u64) -> Vec<u64> {
