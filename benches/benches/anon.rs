@@ -5,7 +5,11 @@
 //! - `search/k5_no_suppression`: the same without suppression (ARX: 0.06 s);
 //! - `mondrian/k5`: Mondrian local recoding (anonypy: ~31 s);
 //! - `measure/k_l_entropy_t`: k, distinct l, entropy l and t of salary-class over the raw
-//!   quasi-identifiers (pycanon: ~35 s).
+//!   quasi-identifiers (pycanon: ~35 s);
+//! - `search/heuristic_k5_4pct_1000`: the heuristic search with a budget of 1,000 node
+//!   evaluations (no peer: ARX's heuristics are not run here);
+//! - `synthesize/adult_7_columns`: DP synthetic data (ε = 1, δ = 10⁻⁶) of seven Adult columns,
+//!   measuring and sampling 30,162 rows (no peer run here).
 //!
 //! The search benchmarks include building the bottom classes (`Problem::new`) but not reading
 //! and encoding the CSV, which is measured separately (`encode/adult`). Peers run from
@@ -76,6 +80,49 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(search(&table, limit)))
     });
     group.bench_function("search/k5_no_suppression", |b| b.iter(|| black_box(search(&table, 0))));
+    let k5 = CompiledModels::compile(&[PrivacyModel::KAnonymity { k: 5 }], &table, limit)
+        .expect("models");
+    let loss = MetricTables::new(Metric::Loss, &table);
+    let heuristic =
+        privacy_anon::search::HeuristicLimits { max_evaluations: 1000, ..Default::default() };
+    group.bench_function("search/heuristic_k5_4pct_1000", |b| {
+        b.iter(|| black_box(Problem::new(&table, &k5, &loss, limit).heuristic_with(&heuristic)))
+    });
+    let specs: Vec<privacy_anon::synthetic::ColumnSpec> =
+        ["age:17:90:8", "sex", "race", "marital-status", "education", "workclass", "salary-class"]
+            .iter()
+            .map(|c| privacy_anon::synthetic::ColumnSpec::parse(c).expect("spec"))
+            .collect();
+    let categorical =
+        privacy_anon::synthetic::CategoricalTable::encode(&frame, &specs).expect("encoded");
+    let request = privacy_anon::synthetic::SynthesisRequest {
+        dataset: "adult".into(),
+        principal: "bench".into(),
+        epsilon: privacy_core::EpsilonAmount::parse_decimal("1").expect("eps"),
+        delta: privacy_core::DeltaAmount::parse_decimal("0.000001").expect("delta"),
+        rows: None,
+    };
+    let mut rng = privacy_core::SecureRng::seeded_for_tests_only(1);
+    group.bench_function("synthesize/adult_7_columns", |b| {
+        b.iter(|| {
+            let dir = tempfile::tempdir().expect("dir");
+            let ledger =
+                privacy_budget::SqliteLedger::open(dir.path().join("l.sqlite")).expect("ledger");
+            ledger
+                .create_budget(
+                    "adult",
+                    privacy_core::PrivacyCost {
+                        epsilon: privacy_core::EpsilonAmount::parse_decimal("10").expect("e"),
+                        delta: privacy_core::DeltaAmount::parse_decimal("0.001").expect("d"),
+                    },
+                )
+                .expect("budget");
+            black_box(
+                privacy_anon::synthetic::synthesize(&categorical, &request, &ledger, &mut rng)
+                    .expect("synthesis"),
+            )
+        })
+    });
     let models =
         CompiledModels::compile(&[PrivacyModel::KAnonymity { k: 5 }], &table, 0).expect("m");
     group.bench_function("mondrian/k5", |b| {

@@ -31,6 +31,7 @@ mod pprl;
 mod psi;
 mod report;
 mod secure_sum;
+mod synthesize;
 
 /// The ledger used when `--ledger` is not given, in the working directory.
 pub(crate) const DEFAULT_LEDGER: &str = "medi-privacy-ledger.sqlite";
@@ -84,6 +85,8 @@ enum Command {
     /// Paillier encryption on files: key generation, encryption, addition, decryption.
     #[command(subcommand)]
     Paillier(paillier::PaillierCommand),
+    /// A differentially private synthetic table from noisy marginals, charged to the budget.
+    Synthesize(synthesize::SynthesizeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -263,6 +266,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             paillier::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Synthesize(args) => synthesize::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

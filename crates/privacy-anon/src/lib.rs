@@ -16,6 +16,9 @@
 //!   [`report`]: the JSON and readable report.
 //! - [`job`] and [`run`]: the TOML job file and the whole `anonymize` run, reported to the
 //!   audit sink as an `AnonymizationRun` event.
+//! - [`synthetic`]: differentially private synthetic data from noisy 1- and 2-way marginals
+//!   (MST-style, charged through [`privacy_core::BudgetLedger`]), with a utility report of
+//!   marginal distances and a train-on-synthetic classifier ([`classify`]).
 //!
 //! Direct identifiers (the `deidentify` command):
 //! - [`safe_harbor`]: HIPAA Safe Harbor as an executable profile (the 18 identifier kinds,
@@ -32,6 +35,7 @@
 //! integer level maps. The trade-off is memory for the encoded table and the cached classes of
 //! one lattice height.
 
+pub mod classify;
 pub mod date_text;
 pub mod dateshift;
 pub mod detect;
@@ -54,6 +58,7 @@ pub mod report;
 pub mod run;
 pub mod safe_harbor;
 pub mod search;
+pub mod synthetic;
 pub mod text_table;
 #[cfg(feature = "reversible-tokens")]
 pub mod tokenize;

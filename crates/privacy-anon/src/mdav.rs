@@ -40,6 +40,7 @@ pub fn mdav(
         })?;
     let values = numeric_matrix(table)?;
     let groups = groups(&standardize(&values, table.rows), table.rows, table.quasi.len(), k);
+    let groups = merge_equal_labels(&values, groups);
     let suppressed = suppress_classes(table, models, &groups, limit)?;
     Ok(release(table, &values, &groups, suppressed))
 }
@@ -144,6 +145,33 @@ fn groups(x: &[f64], rows: usize, dims: usize, k: usize) -> Vec<Vec<u32>> {
     out
 }
 
+/// The released text of a group's mean: two decimals.
+fn label(vals: &[f64], group: &[u32]) -> String {
+    let mean = group.iter().map(|&r| vals[r as usize]).sum::<f64>() / group.len() as f64;
+    format!("{mean:.2}")
+}
+
+/// Merges groups whose released labels coincide in every quasi-identifier, so that the classes
+/// the models are checked on are the classes a reader of the output text sees. A merged group
+/// keeps its labels: its mean lies between its parts' means, which round to the same text, and
+/// rounding is monotone.
+fn merge_equal_labels(values: &[Vec<f64>], groups: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+    let mut by_label: std::collections::HashMap<Vec<String>, usize> =
+        std::collections::HashMap::new();
+    let mut merged: Vec<Vec<u32>> = Vec::with_capacity(groups.len());
+    for group in groups {
+        let key: Vec<String> = values.iter().map(|vals| label(vals, &group)).collect();
+        match by_label.get(&key) {
+            Some(&at) => merged[at].extend(group),
+            None => {
+                by_label.insert(key, merged.len());
+                merged.push(group);
+            }
+        }
+    }
+    merged
+}
+
 fn release(
     table: &EncodedTable,
     values: &[Vec<f64>],
@@ -163,8 +191,6 @@ fn release(
             let mut info = Vec::new();
             let mut cells = vec![0u32; table.rows];
             for group in groups {
-                let mean =
-                    group.iter().map(|&r| vals[r as usize]).sum::<f64>() / group.len() as f64;
                 let (lo, hi) =
                     group.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| {
                         (lo.min(vals[r as usize]), hi.max(vals[r as usize]))
@@ -181,7 +207,7 @@ fn release(
                         0.0
                     },
                 });
-                labels.push(format!("{:.2}", mean));
+                labels.push(label(vals, group));
                 let id = (labels.len() - 1) as u32;
                 group.iter().for_each(|&r| cells[r as usize] = id);
             }
@@ -199,6 +225,16 @@ fn release(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_whose_labels_coincide_are_merged() {
+        // Two groups with means 1.001 and 1.004 print as "1.00"; a third prints "2.00".
+        let vals = vec![vec![1.0, 1.002, 1.004, 1.004, 2.0, 2.0]];
+        let groups = vec![vec![0, 1], vec![2, 3], vec![4, 5]];
+        let merged = merge_equal_labels(&vals, groups);
+        assert_eq!(merged, vec![vec![0, 1, 2, 3], vec![4, 5]]);
+        assert_eq!(label(&vals[0], &merged[0]), "1.00");
+    }
 
     #[test]
     fn groups_have_between_k_and_2k_minus_1_records() {

@@ -170,6 +170,12 @@ impl MetricTables {
         }
     }
 
+    /// Whether [`Self::lower_bound`] equals the metric of a node where no record is suppressed
+    /// (loss, precision, entropy); discernibility and AECS use a constant bound.
+    pub fn bound_is_exact_without_suppression(&self) -> bool {
+        matches!(self.metric, Metric::Loss | Metric::Precision | Metric::Entropy)
+    }
+
     /// The lower bound of the metric at `levels` (see the module docs).
     pub fn lower_bound(&self, levels: &[usize]) -> f64 {
         match self.metric {

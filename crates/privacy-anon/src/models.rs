@@ -25,14 +25,27 @@
 //! every check and from utility.
 //!
 //! **Monotonicity** (declared per model, [`PrivacyModel::monotone`]): a model is monotone if
-//! every generalization of a node that satisfies it also satisfies it, under the convention
-//! above. Then the search tags the generalizations of an acceptable node acceptable, and the
-//! specializations of an unacceptable node unacceptable. k-anonymity, distinct l-diversity and
-//! k-map are monotone with suppression (a class merged with a kept class is at least as large,
-//! as diverse, as populous). Entropy and recursive l-diversity, t-closeness and the table-level
-//! thresholds are monotone only without suppression: merging a kept class with a suppressed one
-//! can break them (concavity of entropy and convexity of the EMD only bound mixtures of classes
-//! that all pass). δ-presence is not monotone.
+//! every generalization of a node that satisfies it within the suppression limit also satisfies
+//! it, under the convention above. Then anonymity is monotone on the lattice and the search
+//! (see [`crate::search`]) skips the check of every specialization of a node known to fail, and
+//! — without suppression, where the metric is monotone too — prunes the generalizations of an
+//! acceptable node.
+//! - k-anonymity, distinct l-diversity and k-map are monotone **with** suppression: a class of
+//!   a generalization is a union of classes of the node; if one of them passes, the union is at
+//!   least as large, as diverse, as populous, and passes. So a failing class of the
+//!   generalization is a union of failing classes, and it never suppresses more records.
+//! - Entropy and recursive l-diversity and t-closeness are monotone only **without**
+//!   suppression: the union of classes that all pass passes (entropy is concave; recursive
+//!   diversity is preserved by merging, Machanavajjhala et al. 2007, §4.3; the EMD is convex in
+//!   the class distribution), but merging a passing class with a failing one can fail, so a
+//!   generalization can suppress more records (a test in `tests/search.rs` builds such a case).
+//! - Average risk and sample uniqueness (table-level) are monotone without suppression
+//!   (generalization only merges classes: fewer classes, no new unique), not with it, where the
+//!   smallest classes are suppressed to meet them.
+//! - δ-presence is not monotone (a merged class can have a larger or smaller δ).
+//!
+//! Property tests (`tests/search.rs`) check the claims with suppression on random tables, and
+//! that the tagged search equals brute force.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,8 +59,8 @@ use crate::hierarchy::Hierarchy;
 pub enum EmdKind {
     /// Every two distinct values are at distance 1 (total variation distance).
     Equal,
-    /// Values are ordered (numerically when all are numbers, else as text); distance between
-    /// the i-th and j-th is |i − j| / (m − 1).
+    /// The m distinct values of the table are ordered (numbers by value first, then other
+    /// text, see [`ordered_cmp`]); distance between the i-th and j-th is |i − j| / (m − 1).
     Ordered,
     /// Distance is the height of the lowest common ancestor in the attribute's hierarchy,
     /// divided by the hierarchy's height.
@@ -387,8 +400,10 @@ pub struct Emd {
     kind: EmdKind,
     /// The table's distribution over value codes.
     q: Vec<f64>,
-    /// Ordered: the rank of each value code; hierarchical: unused.
+    /// Ordered: the rank of each value code among the values present in the table.
     rank: Vec<u32>,
+    /// Ordered: how many distinct values the table holds (the ordered domain's size m).
+    ordered_size: usize,
     /// Hierarchical: the hierarchy's level maps and label counts.
     levels: Vec<Vec<u32>>,
     label_counts: Vec<usize>,
@@ -404,7 +419,12 @@ impl Emd {
         }
         let n = codes.len().max(1) as f64;
         q.iter_mut().for_each(|v| *v /= n);
-        let rank = if kind == EmdKind::Ordered { ordered_ranks(hierarchy) } else { Vec::new() };
+        let present: Vec<bool> = q.iter().map(|&v| v > 0.0).collect();
+        let (rank, ordered_size) = if kind == EmdKind::Ordered {
+            ordered_ranks(hierarchy, &present)
+        } else {
+            (Vec::new(), 0)
+        };
         if kind == EmdKind::Hierarchical && hierarchy.levels() < 2 {
             return Err(
                 "hierarchical distance needs a hierarchy for the sensitive attribute".into()
@@ -412,7 +432,7 @@ impl Emd {
         }
         let levels = (0..hierarchy.levels()).map(|l| hierarchy.level_map(l).to_vec()).collect();
         let label_counts = (0..hierarchy.levels()).map(|l| hierarchy.label_count(l)).collect();
-        Ok(Self { kind, q, rank, levels, label_counts })
+        Ok(Self { kind, q, rank, ordered_size, levels, label_counts })
     }
 
     /// The distance of the class histogram `(values, counts)` from the table's distribution.
@@ -440,12 +460,12 @@ impl Emd {
     }
 
     fn ordered(&self, values: &[u32], counts: &[u32], total: f64) -> f64 {
-        let m = self.q.len();
+        let m = self.ordered_size;
         if m < 2 {
             return 0.0;
         }
         let mut diff = vec![0.0; m];
-        for (v, &q) in self.q.iter().enumerate() {
+        for (v, &q) in self.q.iter().enumerate().filter(|(_, &q)| q > 0.0) {
             diff[self.rank[v] as usize] -= q;
         }
         for (&v, &c) in values.iter().zip(counts) {
@@ -499,21 +519,33 @@ impl Emd {
     }
 }
 
-/// Ranks of the leaves: numeric order when every leaf is a number, else text order.
-fn ordered_ranks(hierarchy: &Hierarchy) -> Vec<u32> {
-    let m = hierarchy.leaf_count();
-    let mut order: Vec<u32> = (0..m as u32).collect();
-    match hierarchy.numeric_leaves() {
-        Some(numbers) => {
-            order.sort_by(|&a, &b| numbers[a as usize].total_cmp(&numbers[b as usize]))
-        }
-        None => order.sort_by(|&a, &b| hierarchy.label(0, a).cmp(hierarchy.label(0, b))),
+/// The order of values for the ordered distance: numbers first, by value (ties by text), then
+/// every other text (including the empty missing-value label) in byte order.
+///
+/// Search ([`Emd`]) and verification ([`crate::verify`]) both order by this rule, over the
+/// values present in the table: so a class's distance is the same whichever computes it.
+pub fn ordered_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use crate::hierarchy::parse_number;
+    match (parse_number(a), parse_number(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
     }
+}
+
+/// Ranks of the leaves present in the table (`present[leaf]`), by [`ordered_cmp`] of their
+/// labels, and how many are present. Absent leaves get rank 0 and are never looked up: a
+/// class only holds values of the table.
+fn ordered_ranks(hierarchy: &Hierarchy, present: &[bool]) -> (Vec<u32>, usize) {
+    let m = hierarchy.leaf_count();
+    let mut order: Vec<u32> = (0..m as u32).filter(|&l| present[l as usize]).collect();
+    order.sort_by(|&a, &b| ordered_cmp(hierarchy.label(0, a), hierarchy.label(0, b)));
     let mut rank = vec![0u32; m];
     for (r, &leaf) in order.iter().enumerate() {
         rank[leaf as usize] = r as u32;
     }
-    rank
+    (rank, order.len())
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ impl Report {
             s,
             "risk: prosecutor highest {:.4}, average {:.4}, records at risk (> {}) {:.4}\n      \
              journalist highest {:.4}, average {:.4}{}; marketer {:.4}\n      \
-             sample uniques {:.4}, population uniques (Zayatz, sampling fraction {}) {:.4}",
+             sample uniques {:.4}, population uniques {:.4} ({}; Zayatz {:.4}, Pitman {}; sampling fraction {})",
             r.prosecutor_highest,
             r.prosecutor_average,
             r.threshold,
@@ -183,8 +183,11 @@ impl Report {
             if r.population_table { "" } else { " (no population table: equal to prosecutor)" },
             r.marketer,
             r.sample_uniques,
+            r.population_uniques,
+            r.population_uniqueness_model,
+            r.population_uniques_zayatz,
+            r.population_uniques_pitman.map_or("not converged".to_owned(), |p| format!("{p:.4}")),
             r.sampling_fraction,
-            r.population_uniques_zayatz
         );
         let _ = writeln!(s, "output: {}", self.output);
         s

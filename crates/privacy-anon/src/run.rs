@@ -2,9 +2,13 @@
 //! measure, write, report, and record the run in the audit log.
 //!
 //! Order matters for the guarantees: the output table is written only after the independent
-//! verification ([`crate::verify`]) has confirmed every model on the output text, and the run
-//! is reported to the audit sink before the function returns success. The audit event holds the
-//! job's parameters, the transformation and risk figures — never a data value.
+//! verification ([`crate::verify`]) has confirmed every model on the output text, and nothing
+//! appears at the output paths before the run is recorded by the audit sink. The table and the
+//! report are first written to temporary files beside their destinations
+//! (`.<name>.partial`); then the audit event is recorded; only then are the files renamed into
+//! place (an atomic rename on one file system). If the audit sink refuses, the temporary files
+//! are removed and nothing was written; if a write fails, nothing is recorded. The audit event
+//! holds the job's parameters, the transformation and risk figures — never a data value.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -61,11 +65,13 @@ pub fn run_job(job: &Job, audit: &dyn AuditSink, principal: &str) -> Result<RunO
     if let Some(failed) = report.verification.models.iter().find(|m| !m.satisfied) {
         return Err(AnonError::VerificationFailed(failed.model.name().to_owned()));
     }
-    write_table(&mut output, &job.output.path, job.data.delimiter)?;
+    let mut staged = Staged::default();
+    staged.table(&mut output, &job.output.path, job.data.delimiter)?;
     if let Some(path) = &job.output.report {
-        write_report(&report, path)?;
+        staged.report(&report, path)?;
     }
     audit.record(&audit_event(&report, principal, started.elapsed()))?;
+    staged.publish()?;
     tracing::info!(
         rows = table.rows,
         suppressed = release.suppressed_count(),
@@ -279,9 +285,19 @@ pub fn write_table(
     path: &Path,
     delimiter: Option<char>,
 ) -> Result<(), AnonError> {
-    let fail = |reason: String| AnonError::Output { path: path.display().to_string(), reason };
+    write_table_as(frame, path, path, delimiter)
+}
+
+/// Writes `frame` to `path` in the format that `format_of`'s extension names.
+fn write_table_as(
+    frame: &mut DataFrame,
+    path: &Path,
+    format_of: &Path,
+    delimiter: Option<char>,
+) -> Result<(), AnonError> {
+    let fail = |reason: String| AnonError::Output { path: format_of.display().to_string(), reason };
     let file = std::fs::File::create(path).map_err(|e| fail(e.kind().to_string()))?;
-    let parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let parquet = format_of.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if parquet {
         ParquetWriter::new(file).finish(frame).map(|_| ()).map_err(|e| fail(e.to_string()))
     } else {
@@ -293,13 +309,66 @@ pub fn write_table(
     }
 }
 
-fn write_report(report: &Report, path: &Path) -> Result<(), AnonError> {
+/// Files written under temporary names, renamed into place by [`Staged::publish`] and removed
+/// if dropped before it.
+#[derive(Default)]
+struct Staged {
+    files: Vec<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl Staged {
+    fn temporary(path: &Path) -> std::path::PathBuf {
+        let name = path.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy());
+        path.with_file_name(format!(".{name}.partial"))
+    }
+
+    fn table(
+        &mut self,
+        frame: &mut DataFrame,
+        path: &Path,
+        delimiter: Option<char>,
+    ) -> Result<(), AnonError> {
+        let temp = Self::temporary(path);
+        self.files.push((temp.clone(), path.to_owned()));
+        write_table_as(frame, &temp, path, delimiter)
+    }
+
+    fn report(&mut self, report: &Report, path: &Path) -> Result<(), AnonError> {
+        let temp = Self::temporary(path);
+        self.files.push((temp.clone(), path.to_owned()));
+        write_report(report, &temp, path)
+    }
+
+    fn publish(mut self) -> Result<(), AnonError> {
+        for (temp, path) in std::mem::take(&mut self.files) {
+            std::fs::rename(&temp, &path).map_err(|e| AnonError::Output {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the run was recorded but the file could not be moved into place: {}",
+                    e.kind()
+                ),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (temp, _) in &self.files {
+            // Best effort: a leftover temporary file is named as such and never the output.
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+fn write_report(report: &Report, path: &Path, shown: &Path) -> Result<(), AnonError> {
     let json = serde_json::to_vec_pretty(report).map_err(|e| AnonError::Output {
-        path: path.display().to_string(),
+        path: shown.display().to_string(),
         reason: e.to_string(),
     })?;
     std::fs::write(path, json).map_err(|e| AnonError::Output {
-        path: path.display().to_string(),
+        path: shown.display().to_string(),
         reason: e.kind().to_string(),
     })
 }

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::hierarchy::{parse_number, Hierarchy};
-use crate::models::{entropy, recursive_ok, Emd, EmdKind, PrivacyModel};
+use crate::hierarchy::Hierarchy;
+use crate::models::{entropy, ordered_cmp, recursive_ok, Emd, EmdKind, PrivacyModel};
 
 /// A sensitive column as text, with its hierarchy when hierarchical EMD is needed.
 pub struct SensitiveText<'a> {
@@ -185,15 +185,12 @@ struct AttributeStats {
 
 impl AttributeStats {
     fn new<'a>(s: &SensitiveText<'_>, classes: impl Iterator<Item = &'a Vec<usize>>) -> Self {
-        // The table's distribution, over every record.
+        // The table's distribution, over every record; the ordered domain is the distinct values
+        // present, in the order of `ordered_cmp` (numbers by value, then other text).
         let mut domain: Vec<&str> = s.values.iter().map(String::as_str).collect();
-        domain.sort_by(|a, b| match (parse_number(a), parse_number(b)) {
-            (Some(x), Some(y)) if s.values.iter().all(|v| parse_number(v).is_some()) => {
-                x.total_cmp(&y)
-            }
-            _ => a.cmp(b),
-        });
+        domain.sort_unstable();
         domain.dedup();
+        domain.sort_by(|a, b| ordered_cmp(a, b));
         let index: HashMap<&str, usize> = domain.iter().enumerate().map(|(i, v)| (*v, i)).collect();
         let n = s.values.len().max(1) as f64;
         let mut q = vec![0.0; domain.len()];
