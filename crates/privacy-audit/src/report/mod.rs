@@ -90,6 +90,7 @@ pub fn probability(x: f64) -> String {
 pub fn render(inputs: &ReportInputs) -> Result<RenderedReport, AuditError> {
     let facts = LogFacts::from_entries(&inputs.entries.entries);
     let mut risks = facts.risks.clone();
+    name_runs_after_jobs(&mut risks, &inputs.jobs);
     risks.extend(inputs.risks.iter().cloned());
     let gdpr_inputs = GdprInputs {
         project: &inputs.project,
@@ -132,6 +133,18 @@ pub fn render(inputs: &ReportInputs) -> Result<RenderedReport, AuditError> {
         article30: alone("Record of processing activities (GDPR Article 30)", article30),
         dpia: alone("Data protection impact assessment (GDPR Article 35)", dpia),
     })
+}
+
+/// Names each logged run that carries no job name (`entry 7 (data.csv)`) after the job file
+/// that reads the same data (`adult-k5, entry 7`), when exactly one given job does.
+fn name_runs_after_jobs(risks: &mut [RiskSummary], jobs: &[JobSummary]) {
+    for risk in risks.iter_mut().filter(|r| r.job.starts_with("entry ")) {
+        let mut matching = jobs.iter().filter(|j| j.data.is_some() && j.data == risk.dataset);
+        let (Some(job), None) = (matching.next(), matching.next()) else { continue };
+        let name = job.name.clone().unwrap_or_else(|| job.source.clone());
+        let entry = risk.job.split(" (").next().unwrap_or_default().to_owned();
+        risk.job = format!("{name}, {entry}");
+    }
 }
 
 /// Writes the report into `dir` (created if needed); returns the files written.
