@@ -15,6 +15,7 @@ use privacy_audit::compliance::{
     tagged_text, ChargePoint, DatasetBudget, JobSummary, LedgerSnapshot, Measure, MeasureKind,
     ProjectDescription, RiskSummary,
 };
+use privacy_audit::report::digest::{LogDigest, ReportLimits};
 use privacy_audit::report::{self, ReportInputs};
 use privacy_audit::{AuditVerifyingKey, VerifyOptions};
 
@@ -81,7 +82,7 @@ fn gather(args: &ReportArgs) -> Result<ReportInputs> {
     };
     let verification = privacy_audit::verify_with(&args.audit_log, &options)
         .with_context(|| format!("cannot read the audit log {}", args.audit_log.display()))?;
-    let entries = privacy_audit::read::read_entries(&args.audit_log)?;
+    let log = LogDigest::read(&args.audit_log, ReportLimits::default())?;
     let project = match &args.project {
         Some(path) => ProjectDescription::from_toml(&read_text(path)?)?,
         None => ProjectDescription::default(),
@@ -89,7 +90,7 @@ fn gather(args: &ReportArgs) -> Result<ReportInputs> {
     Ok(ReportInputs {
         log_name: file_name(&args.audit_log),
         verification,
-        entries,
+        log,
         ledger: args.ledger.as_deref().map(ledger_snapshot).transpose()?,
         jobs: args.jobs.iter().map(|p| job_summary(p, &project)).collect::<Result<_>>()?,
         project,

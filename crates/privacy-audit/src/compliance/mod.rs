@@ -52,44 +52,113 @@ pub struct LogFacts {
     pub datasets: BTreeMap<String, DatasetFacts>,
     /// Measures the log shows (DP guarantees, anonymization models, pseudonymization, keys).
     pub measures: Vec<Measure>,
-    /// Risk figures recorded by anonymization runs.
+    /// Risk figures recorded by anonymization runs (the most recent [`FactsBuilder`] keeps).
     pub risks: Vec<RiskSummary>,
+    /// Anonymization runs in the log, including those whose figures were not kept.
+    pub anonymization_runs: u64,
     /// Everyone who appears as a principal.
     pub principals: BTreeSet<String>,
+    /// Whether some set above reached [`MAX_DISTINCT`] and further distinct values were only
+    /// counted, not listed.
+    pub capped: bool,
 }
 
+/// The most distinct values any set of [`LogFacts`] lists (datasets, principals, mechanisms,
+/// guarantees, measures): a log of millions of entries with ever-new values still gives a
+/// report of bounded size.
+pub const MAX_DISTINCT: usize = 1000;
+
 impl LogFacts {
-    /// Extracts the facts from `entries`.
+    /// Extracts the facts from `entries`, keeping every anonymization run's figures.
     pub fn from_entries(entries: &[LoggedEntry]) -> Self {
-        let mut facts = Self::default();
-        let mut measures = BTreeSet::new();
-        for entry in entries {
-            let dataset = entry.field("dataset").unwrap_or_default().to_owned();
-            let principal = entry.field("principal").unwrap_or_default().to_owned();
-            let d = facts.datasets.entry(dataset.clone()).or_default();
-            if d.first.is_empty() {
-                d.first = entry.time.clone();
-            }
-            d.last = entry.time.clone();
-            *d.kinds.entry(entry.kind().to_owned()).or_default() += 1;
-            d.principals.insert(principal.clone());
-            facts.principals.insert(principal);
-            if let Some(m) = entry.detail("mechanism").and_then(Value::as_str) {
-                d.mechanisms.insert(m.to_owned());
-            }
-            if let Some(g) = guarantee_text(&entry.event) {
-                d.guarantees.insert(g);
-            }
-            if entry.kind() == "budget_created" {
-                let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
-                d.budget = Some(format!("ε = {}, δ = {}", text("epsilon"), text("delta")));
-            }
-            log_measures(entry, &dataset, &mut measures);
-            if entry.kind() == "anonymization_run" {
-                facts.risks.push(risk_from_event(entry));
+        let mut builder = FactsBuilder::new(usize::MAX);
+        entries.iter().for_each(|e| builder.add(e));
+        builder.finish()
+    }
+}
+
+/// Gathers [`LogFacts`] one entry at a time, in bounded memory.
+#[derive(Debug)]
+pub struct FactsBuilder {
+    facts: LogFacts,
+    measures: BTreeSet<MeasureSortKey>,
+    risks: std::collections::VecDeque<RiskSummary>,
+    max_risks: usize,
+}
+
+/// Inserts into a set unless it holds [`MAX_DISTINCT`] values already; notes when it does.
+fn insert_capped<T: Ord>(set: &mut BTreeSet<T>, value: T, capped: &mut bool) {
+    if set.len() < MAX_DISTINCT || set.contains(&value) {
+        set.insert(value);
+    } else {
+        *capped = true;
+    }
+}
+
+impl FactsBuilder {
+    /// A builder that keeps the figures of the `max_risks` most recent anonymization runs.
+    pub fn new(max_risks: usize) -> Self {
+        Self {
+            facts: LogFacts::default(),
+            measures: BTreeSet::new(),
+            risks: std::collections::VecDeque::new(),
+            max_risks,
+        }
+    }
+
+    /// Adds one entry.
+    pub fn add(&mut self, entry: &LoggedEntry) {
+        let facts = &mut self.facts;
+        let dataset = entry.field("dataset").unwrap_or_default().to_owned();
+        let principal = entry.field("principal").unwrap_or_default().to_owned();
+        if !facts.datasets.contains_key(&dataset) && facts.datasets.len() >= MAX_DISTINCT {
+            facts.capped = true;
+            return;
+        }
+        let capped = &mut facts.capped;
+        let d = facts.datasets.entry(dataset.clone()).or_default();
+        if d.first.is_empty() {
+            d.first = entry.time.clone();
+        }
+        d.last.clone_from(&entry.time);
+        if let Some(count) = d.kinds.get_mut(entry.kind()) {
+            *count += 1;
+        } else if d.kinds.len() < MAX_DISTINCT {
+            d.kinds.insert(entry.kind().to_owned(), 1);
+        }
+        insert_capped(&mut d.principals, principal.clone(), capped);
+        insert_capped(&mut facts.principals, principal, capped);
+        if let Some(m) = entry.detail("mechanism").and_then(Value::as_str) {
+            insert_capped(&mut d.mechanisms, m.to_owned(), capped);
+        }
+        if let Some(g) = guarantee_text(&entry.event) {
+            insert_capped(&mut d.guarantees, g, capped);
+        }
+        if entry.kind() == "budget_created" {
+            let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
+            d.budget = Some(format!("ε = {}, δ = {}", text("epsilon"), text("delta")));
+        }
+        let mut found = BTreeSet::new();
+        log_measures(entry, &dataset, &mut found);
+        for measure in found {
+            insert_capped(&mut self.measures, measure, &mut facts.capped);
+        }
+        if entry.kind() == "anonymization_run" {
+            facts.anonymization_runs += 1;
+            if self.max_risks > 0 {
+                if self.risks.len() == self.max_risks {
+                    self.risks.pop_front();
+                }
+                self.risks.push_back(risk_from_event(entry));
             }
         }
-        facts.measures = measures.into_iter().map(|key| key.0).collect();
+    }
+
+    /// The facts gathered.
+    pub fn finish(self) -> LogFacts {
+        let mut facts = self.facts;
+        facts.measures = self.measures.into_iter().map(|key| key.0).collect();
+        facts.risks = self.risks.into_iter().collect();
         facts
     }
 }
