@@ -80,6 +80,10 @@ pub(crate) enum AuditCommand {
         /// the whole log).
         #[arg(long)]
         size: Option<u64>,
+        /// The checkpoint file whose signed tree heads go into the proof (default: beside the
+        /// log).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Print a proof that the log at size TO extends the log at size FROM.
     ProveConsistency {
@@ -92,6 +96,10 @@ pub(crate) enum AuditCommand {
         /// The later size (default: the whole log).
         #[arg(long)]
         to: Option<u64>,
+        /// The checkpoint file whose signed tree heads go into the proof (default: beside the
+        /// log).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Check a proof printed by `audit prove` or `audit prove-consistency`.
     CheckProof {
@@ -150,14 +158,14 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&checkpoint)?);
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Prove { audit_log, seq, size } => {
-            let tree = LogTree::open(&audit_log)?;
+        AuditCommand::Prove { audit_log, seq, size, checkpoints } => {
+            let tree = LogTree::open_with(&audit_log, checkpoints.as_deref())?;
             let size = size.or_else(|| tree.checkpointed_size(seq)).unwrap_or(tree.size());
             println!("{}", serde_json::to_string_pretty(&tree.inclusion(seq, size)?)?);
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::ProveConsistency { audit_log, from, to } => {
-            let tree = LogTree::open(&audit_log)?;
+        AuditCommand::ProveConsistency { audit_log, from, to, checkpoints } => {
+            let tree = LogTree::open_with(&audit_log, checkpoints.as_deref())?;
             let bundle = tree.consistency(from, to.unwrap_or(tree.size()))?;
             println!("{}", serde_json::to_string_pretty(&bundle)?);
             Ok(ExitCode::SUCCESS)

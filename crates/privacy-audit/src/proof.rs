@@ -19,7 +19,6 @@ use crate::checkpoint::{default_checkpoint_path, read_checkpoints, Checkpoint};
 use crate::entry::{parse_hash, peek_seq};
 use crate::error::AuditError;
 use crate::keys::AuditVerifyingKey;
-use crate::lock::FileLock;
 use crate::merkle::ProofError;
 use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, MerkleTree};
 use crate::verify::MAX_LINE_BYTES;
@@ -77,35 +76,39 @@ pub struct LogTree {
 }
 
 impl LogTree {
-    /// Verifies the log's chain, then reads it once more to build its tree; reads the default
-    /// checkpoint file for signed roots.
+    /// Verifies the log (chain, Merkle roots, checkpoints) and builds its tree in the same pass;
+    /// reads the default checkpoint file for signed roots.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        Self::open_with(path, None)
+    }
+
+    /// [`LogTree::open`] with the checkpoints read from `checkpoints` (a copy kept elsewhere)
+    /// instead of the file beside the log.
+    ///
+    /// One pass: the verifier's walk (parallel hashing) checks the log and keeps every leaf and
+    /// line offset, so serving proofs costs one verification of the log, then `O(log n)` per
+    /// proof; the tree holds 32 bytes per entry (32 MB per million) plus its stored levels.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        checkpoints: Option<&Path>,
+    ) -> Result<Self, AuditError> {
         let path = path.as_ref();
-        let _intact = crate::verify(path)?;
+        let checkpoint_path =
+            checkpoints.map_or_else(|| default_checkpoint_path(path), Path::to_owned);
+        let (verification, leaves, offsets) =
+            crate::verify::verify_collecting(path, Some(checkpoint_path.clone()))?;
+        if let Some(problem) = verification.problems.into_iter().next() {
+            return Err(problem.into());
+        }
         let file = File::open(path)?;
         crate::log::require_regular_file(&file)?;
-        let _lock = FileLock::shared(&file)?;
-        let (mut tree, mut offsets) = (MerkleTree::new(), Vec::new());
-        let mut reader = BufReader::with_capacity(1 << 20, &file);
-        let (mut buf, mut offset) = (Vec::new(), 0u64);
-        loop {
-            buf.clear();
-            let read =
-                Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
-            // Lines past the verified end (appended since) have no newline yet or are new:
-            // only complete lines count, as in the verifier.
-            let Some(content) = buf.strip_suffix(b"\n") else { break };
-            tree.push(leaf_hash(content));
-            offsets.push(offset);
-            offset += read as u64;
-        }
-        let lines = read_checkpoints(&default_checkpoint_path(path))?.unwrap_or_default();
+        let lines = read_checkpoints(&checkpoint_path)?.unwrap_or_default();
         let checkpoints = lines.into_iter().filter_map(|l| l.parsed.ok()).collect();
-        drop(_lock);
+        let tree = MerkleTree::from_leaves(leaves);
         Ok(Self { tree, offsets, file, checkpoints })
     }
 
-    /// The number of entries.
+    /// The number of entries in the tree.
     pub fn size(&self) -> u64 {
         self.tree.size()
     }

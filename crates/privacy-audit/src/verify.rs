@@ -284,6 +284,28 @@ pub fn verify_with(
     Ok(walker.finish(&checkpoint_path, checkpoint_lines.is_some(), lines, options))
 }
 
+/// Verifies the log at `path` against `checkpoints` (default: beside it) in one pass that also
+/// returns every Merkle leaf and the byte offset of its line, for serving proofs.
+pub(crate) fn verify_collecting(
+    path: &Path,
+    checkpoints: Option<PathBuf>,
+) -> Result<(Verification, Vec<Hash>, Vec<u64>), AuditError> {
+    let file = File::open(path)?;
+    crate::log::require_regular_file(&file)?;
+    let _lock = FileLock::shared(&file)?;
+    let checkpoint_path = checkpoints.unwrap_or_else(|| default_checkpoint_path(path));
+    let checkpoint_lines = read_checkpoints(&checkpoint_path)?;
+    let lines = checkpoint_lines.as_deref().unwrap_or_default();
+    let mut walker = Walker::new(Head::genesis(), Frontier::new(), 1);
+    walker.wanted = lines.iter().filter_map(|l| l.parsed.as_ref().ok()).map(|c| c.size).collect();
+    walker.leaves = Some((Vec::new(), Vec::new()));
+    walker.run(BufReader::with_capacity(1 << 20, &file))?;
+    let (leaves, offsets) = walker.leaves.take().unwrap_or_default();
+    let options = VerifyOptions { max_problems: 1, ..VerifyOptions::default() };
+    let verification = walker.finish(&checkpoint_path, checkpoint_lines.is_some(), lines, &options);
+    Ok((verification, leaves, offsets))
+}
+
 /// Verifies `log` (bytes of a log file) against `checkpoints` (bytes of a checkpoint file, if
 /// any) without touching the file system: the entry point for fuzzing and for checking logs
 /// received over the network.
@@ -369,6 +391,8 @@ struct Walker {
     /// Sizes at which to capture the root and last hash (the checkpoints' sizes).
     wanted: std::collections::BTreeSet<u64>,
     captured: BTreeMap<u64, (Hash, Option<Hash>)>,
+    /// When proofs are to be served: every leaf and the byte offset of its line.
+    leaves: Option<(Vec<Hash>, Vec<u64>)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -389,6 +413,7 @@ impl Walker {
             max_problems,
             wanted: Default::default(),
             captured: BTreeMap::new(),
+            leaves: None,
         }
     }
 
@@ -416,6 +441,10 @@ impl Walker {
                 let content = &block.buf[start..stop];
                 let line = self.line + 1;
                 self.line = line;
+                if let Some((leaves, offsets)) = &mut self.leaves {
+                    leaves.push(leaf);
+                    offsets.push(self.bytes);
+                }
                 self.bytes += (stop - start) as u64 + 1;
                 self.check_line(content, parsed, line);
                 self.frontier.push(leaf);
