@@ -13,9 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use privacy_audit::proof::{
-    check_consistency, check_inclusion, ConsistencyBundle, InclusionBundle, LogTree,
-};
+use privacy_audit::proof::{LogTree, ProofBundle};
 use privacy_audit::{
     AuditLog, AuditLogOptions, AuditSigningKey, AuditVerifyingKey, Verification, VerifyOptions,
 };
@@ -292,20 +290,9 @@ fn check_proof(path: &Path, public_key: Option<&Path>) -> Result<ExitCode> {
     let key = read_public_key(public_key)?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the proof {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).context("the proof is not JSON")?;
-    let (what, checked) = if value.get("entry").is_some() {
-        let bundle: InclusionBundle = serde_json::from_value(value).context("not a proof")?;
-        let what = format!("entry {} is in the log of {} entries", bundle.seq, bundle.tree.size);
-        (what, check_inclusion(&bundle, key.as_ref()))
-    } else {
-        let bundle: ConsistencyBundle = serde_json::from_value(value).context("not a proof")?;
-        let what = format!(
-            "the log of {} entries extends the log of {} entries",
-            bundle.new.size, bundle.old.size
-        );
-        (what, check_consistency(&bundle, key.as_ref()))
-    };
-    match checked {
+    let bundle = ProofBundle::from_json(&text)?;
+    let what = bundle.claim();
+    match bundle.check(key.as_ref()) {
         Ok(check) if check.signed => println!("ok: {what} (signed tree heads)"),
         Ok(_) => println!("ok: {what} (tree heads NOT signed or not checked: give --public-key)"),
         Err(error) => {

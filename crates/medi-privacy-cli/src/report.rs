@@ -27,7 +27,7 @@ pub(crate) struct ReportArgs {
     /// The budget ledger (SQLite), for budgets and charges over time.
     #[arg(long)]
     ledger: Option<PathBuf>,
-    /// A job file (TOML: anonymize, deidentify or analysis job); repeat for several.
+    /// An anonymization job file (TOML, as `anonymize --job` takes); repeat for several.
     #[arg(long = "job")]
     jobs: Vec<PathBuf>,
     /// The project description (TOML): controller, purposes, retention, thresholds.
@@ -186,6 +186,8 @@ fn ledger_snapshot(path: &Path) -> Result<LedgerSnapshot> {
 /// data categories from each column's `kind`, and the measures from its models, hierarchies,
 /// suppression limit and search. Purpose and retention come from the project description's
 /// `[jobs.NAME]` table, since a job file cannot carry them.
+// FIXME: only anonymization jobs are read; de-identification (Safe Harbor) job files are refused
+// until their parser is wired in here the same way.
 pub(crate) fn job_summary(path: &Path, project: &ProjectDescription) -> Result<JobSummary> {
     let job = privacy_anon::Job::from_file(path)
         .with_context(|| format!("{} is not an anonymization job file", path.display()))?;

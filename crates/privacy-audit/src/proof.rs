@@ -216,3 +216,58 @@ pub fn check_consistency(
     let signed = head_signed(&bundle.old, key)? & head_signed(&bundle.new, key)?;
     Ok(ProofCheck { signed })
 }
+
+/// A proof bundle of either kind, as `audit prove` and `audit prove-consistency` print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProofBundle {
+    /// One entry's inclusion.
+    Inclusion(InclusionBundle),
+    /// Two tree heads' consistency.
+    Consistency(ConsistencyBundle),
+}
+
+/// The longest proof bundle read, in bytes: a real one is a few kilobytes (an entry and at most
+/// 64 hashes per path), so anything far larger is refused before it is parsed.
+pub const MAX_BUNDLE_BYTES: usize = 4 << 20;
+
+impl ProofBundle {
+    /// Parses a bundle from JSON: one with an `entry` member is an inclusion proof, any other a
+    /// consistency proof. Unknown members are ignored, as the bundle's checks cover everything
+    /// they rely on.
+    pub fn from_json(text: &str) -> Result<Self, AuditError> {
+        if text.len() > MAX_BUNDLE_BYTES {
+            return Err(AuditError::Compliance("the proof bundle is too large".into()));
+        }
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| AuditError::Compliance(format!("the proof is not JSON: {e}")))?;
+        let not_a_bundle = |e: serde_json::Error| {
+            AuditError::Compliance(format!("the proof is not a proof bundle: {e}"))
+        };
+        if value.get("entry").is_some() {
+            serde_json::from_value(value).map(Self::Inclusion).map_err(not_a_bundle)
+        } else {
+            serde_json::from_value(value).map(Self::Consistency).map_err(not_a_bundle)
+        }
+    }
+
+    /// Checks the bundle, and with `key` the signatures of its tree heads.
+    pub fn check(&self, key: Option<&AuditVerifyingKey>) -> Result<ProofCheck, AuditError> {
+        match self {
+            Self::Inclusion(bundle) => check_inclusion(bundle, key),
+            Self::Consistency(bundle) => check_consistency(bundle, key),
+        }
+    }
+
+    /// What the bundle claims, in words.
+    pub fn claim(&self) -> String {
+        match self {
+            Self::Inclusion(b) => {
+                format!("entry {} is in the log of {} entries", b.seq, b.tree.size)
+            }
+            Self::Consistency(b) => format!(
+                "the log of {} entries extends the log of {} entries",
+                b.new.size, b.old.size
+            ),
+        }
+    }
+}
