@@ -216,7 +216,7 @@ pub(crate) fn job_summary(path: &Path, project: &ProjectDescription) -> Result<J
     }
     let suppression = format!("suppression limit {} of records", job.limits.suppression);
     measure(MeasureKind::Suppression, suppression, "limits.suppression");
-    let search = serde_json::to_value(&job.search)?;
+    let search = serde_json::to_value(job.search)?;
     measure(MeasureKind::Other, format!("search: {}", tagged_text(&search)), "search");
     measures.sort_by(|a, b| (a.kind, &a.description).cmp(&(b.kind, &b.description)));
     Ok(JobSummary {

@@ -568,14 +568,13 @@ fn canary_files(fx: &Fixture) {
     }
     std::fs::write(fx.path("linkage.csv"), linkage).unwrap();
     std::fs::write(fx.path("pprl.secret"), "CANARY-PPRL-SECRET-5F2M-0123456789\n").unwrap();
-    let job = format!(
+    let job =
         "[data]\npath = \"canary.csv\"\n[output]\npath = \"anon.csv\"\nreport = \"anon.json\"\n\
          [[attributes]]\nname = \"patient_id\"\nkind = \"identifying\"\n\
          [[attributes]]\nname = \"zip\"\nkind = \"quasi-identifying\"\n\
-         hierarchy = {{ type = \"prefix\" }}\n\
+         hierarchy = { type = \"prefix\" }\n\
          [[attributes]]\nname = \"diagnosis\"\nkind = \"sensitive\"\n\
-         [[models]]\ntype = \"k-anonymity\"\nk = 5\n"
-    );
+         [[models]]\ntype = \"k-anonymity\"\nk = 5\n";
     std::fs::write(fx.path("anon-job.toml"), job).unwrap();
     let sites = "site_value\n2718281.5\n2718281.25\n";
     std::fs::write(fx.path("sum-a.csv"), sites).unwrap();
