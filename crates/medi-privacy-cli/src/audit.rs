@@ -5,8 +5,10 @@
 //! Signing is configured by the environment rather than by flags on every command, because it
 //! is the operator's setting, not the analyst's: `MEDI_PRIVACY_AUDIT_KEY` names the secret key
 //! file (PKCS#8 PEM), `MEDI_PRIVACY_AUDIT_CHECKPOINT_EVERY` the checkpoint interval in entries
-//! (default 1000), `MEDI_PRIVACY_AUDIT_ORIGIN` the log's name in its checkpoints. A checkpoint
-//! is also signed when each command closes the log.
+//! (default 1000), `MEDI_PRIVACY_AUDIT_CHECKPOINT_SECONDS` the longest time between checkpoints
+//! while entries are appended (default 300; 0 for entry counts only), `MEDI_PRIVACY_AUDIT_ORIGIN`
+//! the log's name in its checkpoints. A checkpoint is also signed when each command closes the
+//! log.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ use serde_json::{json, Value};
 /// The secret key that signs checkpoints, for every command that writes the log.
 pub(crate) const KEY_ENV: &str = "MEDI_PRIVACY_AUDIT_KEY";
 const EVERY_ENV: &str = "MEDI_PRIVACY_AUDIT_CHECKPOINT_EVERY";
+const SECONDS_ENV: &str = "MEDI_PRIVACY_AUDIT_CHECKPOINT_SECONDS";
 const ORIGIN_ENV: &str = "MEDI_PRIVACY_AUDIT_ORIGIN";
 
 #[derive(Subcommand)]
@@ -134,6 +137,12 @@ fn log_options(secret_key: Option<&Path>) -> Result<AuditLogOptions> {
     if let Ok(every) = std::env::var(EVERY_ENV) {
         let every: u64 = every.parse().map_err(|_| anyhow!("{EVERY_ENV} must be an integer"))?;
         options = options.checkpoint_every(every)?;
+    }
+    if let Ok(seconds) = std::env::var(SECONDS_ENV) {
+        let seconds: u64 =
+            seconds.parse().map_err(|_| anyhow!("{SECONDS_ENV} must be a whole number"))?;
+        let interval = (seconds > 0).then(|| std::time::Duration::from_secs(seconds));
+        options = options.checkpoint_interval(interval);
     }
     if let Ok(origin) = std::env::var(ORIGIN_ENV) {
         options = options.origin(origin)?;

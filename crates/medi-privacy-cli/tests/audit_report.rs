@@ -316,6 +316,13 @@ fn the_report_is_complete_self_contained_and_deterministic() {
     assert_eq!(stale.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&stale.stderr);
     assert!(stderr.contains("bad.toml is not an anonymization job file"), "{stderr}");
+    std::fs::write(fx.path("empty.json"), "{\"job\": \"x\"}").unwrap();
+    let args =
+        ["report", "--audit-log", "audit.jsonl", "--risk-report", "empty.json", "--out", "r5"];
+    let empty = fx.run(&args);
+    assert_eq!(empty.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(stderr.contains("holds no risk figure"), "{stderr}");
 }
 
 #[test]

@@ -491,6 +491,14 @@ fn other_events_section(log: &LogDigest) -> Section {
     for (kind, count) in &log.kinds {
         kinds.rows.push(vec![kind.clone(), count.to_string()]);
     }
+    if log.facts.capped {
+        section.push(Block::Alert(format!(
+            "The log names more than {} distinct datasets, principals, mechanisms, guarantees or \
+             measures; the lists in this report stop at that many (counts still cover every \
+             entry).",
+            crate::compliance::MAX_DISTINCT
+        )));
+    }
     section.push(Block::Text("Entries of every kind in the log:".into()));
     section.push(Block::Table(kinds));
     let mut table = Table::new(&["entry", "time", "kind", "principal", "dataset", "details"]);
