@@ -1,16 +1,24 @@
-//! Audit log speed: synced appends one at a time, group-committed batches and many threads
-//! appending at once; verifying a 1,000,000-entry log; making and checking an inclusion proof
-//! in a tree of 1,000,000 entries.
+//! Audit log speed: synced appends one at a time (beside the disk's floor, a raw `write` +
+//! `fdatasync` of a line of the same length), group-committed batches and many threads
+//! appending at once; verifying a 1,000,000-entry log (on every core and on one); the report's
+//! streaming pass and rendering over it; `audit prove`'s path (verify and build the tree) and
+//! making and checking an inclusion proof in a tree of 1,000,000 entries.
 //!
 //! The log lives in `target/` (the project's own disk), not in a RAM-backed temporary folder,
-//! so every `fsync` is a real one. Run with `cargo bench -p medi-privacy-benches --bench audit`.
+//! so every `fsync` is a real one. Run with `cargo bench -p medi-privacy-benches --bench audit`;
+//! figures and the exact commands are in `benches/RESULTS-audit.md`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use privacy_audit::compliance::ProjectDescription;
 use privacy_audit::merkle::{leaf_hash, verify_inclusion, MerkleTree};
+use privacy_audit::proof::LogTree;
+use privacy_audit::report::digest::{LogDigest, ReportLimits};
+use privacy_audit::report::{self, ReportInputs};
 use privacy_audit::{verify_with, AuditLog, VerifyOptions};
 use privacy_core::{AuditEvent, AuditEventKind, EpsilonAmount, GuaranteeRecord, PrivacyGuarantee};
 
@@ -39,9 +47,25 @@ fn scratch() -> tempfile::TempDir {
 fn appends(c: &mut Criterion) {
     let dir = scratch();
     let log = Arc::new(AuditLog::open(dir.path().join("appends.jsonl")).expect("opens"));
+    log.append(&release(0)).expect("appends");
     let mut group = c.benchmark_group("audit_append_synced");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(1));
+    // The log holds one entry now: its length is the length of a line.
+    let line = std::fs::metadata(log.path()).map_or(400, |m| m.len() as usize);
+    let mut raw = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.path().join("raw.bin"))
+        .expect("opens");
+    let bytes = vec![b'x'; line];
+    // The floor: what the disk allows one writer syncing each line.
+    group.bench_function("raw_write_fdatasync_floor", |b| {
+        b.iter(|| {
+            raw.write_all(&bytes).expect("writes");
+            raw.sync_data().expect("syncs");
+        })
+    });
     group.bench_function("one_at_a_time", |b| b.iter(|| log.append(&release(1)).expect("appends")));
     for batch in [100u64, 1000] {
         let events: Vec<AuditEvent> = (0..batch).map(release).collect();
@@ -87,6 +111,44 @@ fn verify_million(c: &mut Criterion) {
         b.iter(|| {
             let report = verify_with(&path, &VerifyOptions::default()).expect("reads");
             assert!(report.is_ok() && report.entries == 1_000_000);
+        })
+    });
+    let one_core = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
+    group.bench_function("1000000_entries_one_thread", |b| {
+        b.iter(|| {
+            let report =
+                one_core.install(|| verify_with(&path, &VerifyOptions::default())).expect("reads");
+            assert!(report.is_ok() && report.entries == 1_000_000);
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("audit_report_1000000");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("digest_and_render", |b| {
+        b.iter(|| {
+            let inputs = ReportInputs {
+                log_name: "million.jsonl".into(),
+                verification: verify_with(&path, &VerifyOptions::default()).expect("reads"),
+                log: LogDigest::read(&path, ReportLimits::default()).expect("reads"),
+                ledger: None,
+                jobs: Vec::new(),
+                project: ProjectDescription::default(),
+                safe_harbor: Vec::new(),
+                risks: Vec::new(),
+            };
+            report::render(&inputs).expect("renders").html.len()
+        })
+    });
+    group.bench_function("audit_prove_open_log_tree", |b| {
+        b.iter(|| LogTree::open(&path).expect("opens").size())
+    });
+    let tree = LogTree::open(&path).expect("opens");
+    let mut seq = 0u64;
+    group.bench_function("audit_prove_inclusion_bundle", |b| {
+        b.iter(|| {
+            seq = (seq + 7919) % 1_000_000 + 1;
+            tree.inclusion(seq, 1_000_000).expect("in range")
         })
     });
     group.finish();

@@ -5,17 +5,17 @@
 //! Signing is configured by the environment rather than by flags on every command, because it
 //! is the operator's setting, not the analyst's: `MEDI_PRIVACY_AUDIT_KEY` names the secret key
 //! file (PKCS#8 PEM), `MEDI_PRIVACY_AUDIT_CHECKPOINT_EVERY` the checkpoint interval in entries
-//! (default 1000), `MEDI_PRIVACY_AUDIT_ORIGIN` the log's name in its checkpoints. A checkpoint
-//! is also signed when each command closes the log.
+//! (default 1000), `MEDI_PRIVACY_AUDIT_CHECKPOINT_SECONDS` the longest time between checkpoints
+//! while entries are appended (default 300; 0 for entry counts only), `MEDI_PRIVACY_AUDIT_ORIGIN`
+//! the log's name in its checkpoints. A checkpoint is also signed when each command closes the
+//! log.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use privacy_audit::proof::{
-    check_consistency, check_inclusion, ConsistencyBundle, InclusionBundle, LogTree,
-};
+use privacy_audit::proof::{LogTree, ProofBundle};
 use privacy_audit::{
     AuditLog, AuditLogOptions, AuditSigningKey, AuditVerifyingKey, Verification, VerifyOptions,
 };
@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 /// The secret key that signs checkpoints, for every command that writes the log.
 pub(crate) const KEY_ENV: &str = "MEDI_PRIVACY_AUDIT_KEY";
 const EVERY_ENV: &str = "MEDI_PRIVACY_AUDIT_CHECKPOINT_EVERY";
+const SECONDS_ENV: &str = "MEDI_PRIVACY_AUDIT_CHECKPOINT_SECONDS";
 const ORIGIN_ENV: &str = "MEDI_PRIVACY_AUDIT_ORIGIN";
 
 #[derive(Subcommand)]
@@ -80,6 +81,10 @@ pub(crate) enum AuditCommand {
         /// the whole log).
         #[arg(long)]
         size: Option<u64>,
+        /// The checkpoint file whose signed tree heads go into the proof (default: beside the
+        /// log).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Print a proof that the log at size TO extends the log at size FROM.
     ProveConsistency {
@@ -92,6 +97,10 @@ pub(crate) enum AuditCommand {
         /// The later size (default: the whole log).
         #[arg(long)]
         to: Option<u64>,
+        /// The checkpoint file whose signed tree heads go into the proof (default: beside the
+        /// log).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
     /// Check a proof printed by `audit prove` or `audit prove-consistency`.
     CheckProof {
@@ -129,6 +138,12 @@ fn log_options(secret_key: Option<&Path>) -> Result<AuditLogOptions> {
         let every: u64 = every.parse().map_err(|_| anyhow!("{EVERY_ENV} must be an integer"))?;
         options = options.checkpoint_every(every)?;
     }
+    if let Ok(seconds) = std::env::var(SECONDS_ENV) {
+        let seconds: u64 =
+            seconds.parse().map_err(|_| anyhow!("{SECONDS_ENV} must be a whole number"))?;
+        let interval = (seconds > 0).then(|| std::time::Duration::from_secs(seconds));
+        options = options.checkpoint_interval(interval);
+    }
     if let Ok(origin) = std::env::var(ORIGIN_ENV) {
         options = options.origin(origin)?;
     }
@@ -150,14 +165,14 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&checkpoint)?);
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Prove { audit_log, seq, size } => {
-            let tree = LogTree::open(&audit_log)?;
+        AuditCommand::Prove { audit_log, seq, size, checkpoints } => {
+            let tree = LogTree::open_with(&audit_log, checkpoints.as_deref())?;
             let size = size.or_else(|| tree.checkpointed_size(seq)).unwrap_or(tree.size());
             println!("{}", serde_json::to_string_pretty(&tree.inclusion(seq, size)?)?);
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::ProveConsistency { audit_log, from, to } => {
-            let tree = LogTree::open(&audit_log)?;
+        AuditCommand::ProveConsistency { audit_log, from, to, checkpoints } => {
+            let tree = LogTree::open_with(&audit_log, checkpoints.as_deref())?;
             let bundle = tree.consistency(from, to.unwrap_or(tree.size()))?;
             println!("{}", serde_json::to_string_pretty(&bundle)?);
             Ok(ExitCode::SUCCESS)
@@ -284,20 +299,9 @@ fn check_proof(path: &Path, public_key: Option<&Path>) -> Result<ExitCode> {
     let key = read_public_key(public_key)?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the proof {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).context("the proof is not JSON")?;
-    let (what, checked) = if value.get("entry").is_some() {
-        let bundle: InclusionBundle = serde_json::from_value(value).context("not a proof")?;
-        let what = format!("entry {} is in the log of {} entries", bundle.seq, bundle.tree.size);
-        (what, check_inclusion(&bundle, key.as_ref()))
-    } else {
-        let bundle: ConsistencyBundle = serde_json::from_value(value).context("not a proof")?;
-        let what = format!(
-            "the log of {} entries extends the log of {} entries",
-            bundle.new.size, bundle.old.size
-        );
-        (what, check_consistency(&bundle, key.as_ref()))
-    };
-    match checked {
+    let bundle = ProofBundle::from_json(&text)?;
+    let what = bundle.claim();
+    match bundle.check(key.as_ref()) {
         Ok(check) if check.signed => println!("ok: {what} (signed tree heads)"),
         Ok(_) => println!("ok: {what} (tree heads NOT signed or not checked: give --public-key)"),
         Err(error) => {

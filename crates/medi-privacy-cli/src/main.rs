@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -287,11 +288,16 @@ pub(crate) fn principal() -> String {
     std::env::var("USER").unwrap_or_else(|_| "analyst".to_owned())
 }
 
-/// Runs `analyze`; every refusal is recorded in the audit log when one is given.
+/// Runs `analyze`; every refusal is recorded in the audit log when one is given, and the
+/// ledger reports each charge (reserved, committed, cancelled, refused) to the same log as a
+/// `budget_charge` entry. Every append is synced before it returns, and `privacy_dp::run`
+/// returns the release only after its own entries and the ledger's are written, so nothing is
+/// printed before the log holds all of them.
 pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome> {
-    let audit: Box<dyn AuditSink> = match &args.audit_log {
-        Some(path) => Box::new(audit::open_log(path)?),
-        None => Box::new(NullAuditSink),
+    let log = args.audit_log.as_deref().map(audit::open_log).transpose()?.map(Arc::new);
+    let audit: Arc<dyn AuditSink + Send + Sync> = match &log {
+        Some(log) => log.clone(),
+        None => Arc::new(NullAuditSink),
     };
     let refuse = |code: &str, error: anyhow::Error| -> anyhow::Error {
         // What the analyst typed, cut short: it names columns and parameters, not data.
@@ -310,7 +316,10 @@ pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome>
         }
     };
     let request = build_request(args).map_err(|(code, e)| refuse(code, e))?;
-    let ledger = open_existing_ledger(&args.ledger).map_err(|e| refuse("ledger_failure", e))?;
+    let mut ledger = open_existing_ledger(&args.ledger).map_err(|e| refuse("ledger_failure", e))?;
+    if let Some(log) = &log {
+        ledger = ledger.with_audit(log.clone());
+    }
     if let Err(e) = ledger.status(&args.dataset) {
         return Err(refuse("unknown_dataset", e.into()));
     }

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use privacy_audit::AuditLog;
 use privacy_core::{AuditSink, NullAuditSink};
 use privacy_mpc::transport::{TlsIdentity, TlsOptions};
 
@@ -81,7 +80,8 @@ pub(crate) struct AuditArgs {
 impl AuditArgs {
     pub(crate) fn sink(&self) -> Result<Box<dyn AuditSink>> {
         Ok(match &self.audit_log {
-            Some(path) => Box::new(AuditLog::open(path)?),
+            // Through the CLI's one opener, so checkpoints are signed with the operator's key.
+            Some(path) => Box::new(crate::audit::open_log(path)?),
             None => Box::new(NullAuditSink),
         })
     }

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use num_bigint::BigInt;
-use privacy_audit::AuditLog;
 use privacy_core::{AuditSink, NullAuditSink, SecureRng};
 use privacy_mpc::audit::AuditContext;
 use privacy_mpc::paillier::{
@@ -162,7 +161,8 @@ fn write_replace(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn audit_sink(path: Option<&Path>) -> Result<Box<dyn AuditSink>> {
     Ok(match path {
-        Some(path) => Box::new(AuditLog::open(path)?),
+        // Through the CLI's one opener, so checkpoints are signed with the operator's key.
+        Some(path) => Box::new(crate::audit::open_log(path)?),
         None => Box::new(NullAuditSink),
     })
 }

@@ -10,10 +10,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use privacy_anon::{AttributeKind, PrivacyModel};
 use privacy_audit::compliance::{
-    ChargePoint, DatasetBudget, JobSummary, LedgerSnapshot, Measure, MeasureKind,
+    tagged_text, ChargePoint, DatasetBudget, JobSummary, LedgerSnapshot, Measure, MeasureKind,
     ProjectDescription, RiskSummary,
 };
+use privacy_audit::report::digest::{LogDigest, ReportLimits};
 use privacy_audit::report::{self, ReportInputs};
 use privacy_audit::{AuditVerifyingKey, VerifyOptions};
 
@@ -25,7 +27,7 @@ pub(crate) struct ReportArgs {
     /// The budget ledger (SQLite), for budgets and charges over time.
     #[arg(long)]
     ledger: Option<PathBuf>,
-    /// A job file (TOML: anonymize, deidentify or analysis job); repeat for several.
+    /// An anonymization job file (TOML, as `anonymize --job` takes); repeat for several.
     #[arg(long = "job")]
     jobs: Vec<PathBuf>,
     /// The project description (TOML): controller, purposes, retention, thresholds.
@@ -80,7 +82,7 @@ fn gather(args: &ReportArgs) -> Result<ReportInputs> {
     };
     let verification = privacy_audit::verify_with(&args.audit_log, &options)
         .with_context(|| format!("cannot read the audit log {}", args.audit_log.display()))?;
-    let entries = privacy_audit::read::read_entries(&args.audit_log)?;
+    let log = LogDigest::read(&args.audit_log, ReportLimits::default())?;
     let project = match &args.project {
         Some(path) => ProjectDescription::from_toml(&read_text(path)?)?,
         None => ProjectDescription::default(),
@@ -88,9 +90,9 @@ fn gather(args: &ReportArgs) -> Result<ReportInputs> {
     Ok(ReportInputs {
         log_name: file_name(&args.audit_log),
         verification,
-        entries,
+        log,
         ledger: args.ledger.as_deref().map(ledger_snapshot).transpose()?,
-        jobs: args.jobs.iter().map(|p| job_summary(p)).collect::<Result<_>>()?,
+        jobs: args.jobs.iter().map(|p| job_summary(p, &project)).collect::<Result<_>>()?,
         project,
         safe_harbor: args.safe_harbor.iter().map(|p| read_json(p)).collect::<Result<_>>()?,
         risks: risk_reports(&args.risk_reports)?,
@@ -110,20 +112,42 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
         .with_context(|| format!("{} is not in the expected JSON form", path.display()))
 }
 
+/// Risk reports: the JSON report `anonymize` writes (`[output] report = ...`), or a risk
+/// summary in `privacy_audit`'s own shape, or an array of either. Named after the file's stem
+/// unless the object names its job.
 fn risk_reports(paths: &[PathBuf]) -> Result<Vec<RiskSummary>> {
     let mut out = Vec::new();
     for path in paths {
         let value: serde_json::Value = read_json(path)?;
-        match value {
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    out.push(serde_json::from_value(item).context("not a risk summary")?);
-                }
-            }
-            other => out.push(serde_json::from_value(other).context("not a risk summary")?),
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        };
+        for item in items {
+            out.push(risk_report(&item, &stem).with_context(|| {
+                format!("{} is not an anonymization report or risk summary", path.display())
+            })?);
         }
     }
     Ok(out)
+}
+
+/// One risk report, checked to carry at least one risk figure.
+fn risk_report(value: &serde_json::Value, stem: &str) -> Result<RiskSummary> {
+    if !value.is_object() {
+        anyhow::bail!("not a JSON object");
+    }
+    let job = value.get("job").and_then(serde_json::Value::as_str).unwrap_or(stem);
+    let mut risk = RiskSummary::from_anonymizer_json(value, job);
+    if risk.dataset.is_none() {
+        risk.dataset = value.get("data").and_then(serde_json::Value::as_str).map(str::to_owned);
+    }
+    let figures = [risk.prosecutor_max, risk.prosecutor_avg, risk.marketer, risk.sample_uniques];
+    if figures.iter().all(Option::is_none) && risk.population_uniques.is_none() {
+        anyhow::bail!("it holds no risk figure");
+    }
+    Ok(risk)
 }
 
 /// Every dataset of the ledger with its budget and charges.
@@ -157,77 +181,80 @@ fn ledger_snapshot(path: &Path) -> Result<LedgerSnapshot> {
     Ok(LedgerSnapshot { datasets })
 }
 
-/// What a job file says, read from its TOML by key name wherever the key sits.
-///
-/// FIXME: the anonymize and deidentify job schemas are being written in `privacy-anon`; once
-/// they land, parse job files with their parsers and convert the typed jobs here, instead of
-/// recognising keys by name (which already names each value's path, so nothing is hidden).
-fn job_summary(path: &Path) -> Result<JobSummary> {
-    let table: toml::Table = toml::from_str(&read_text(path)?)
-        .map_err(|e| anyhow::anyhow!("{} is not TOML: {}", path.display(), e.message()))?;
-    let mut summary = JobSummary { source: file_name(path), ..JobSummary::default() };
-    walk_job(&toml::Value::Table(table), "", &mut summary);
-    summary.measures.sort_by(|a, b| (a.kind, &a.description).cmp(&(b.kind, &b.description)));
-    summary.data_categories.sort();
-    summary.data_categories.dedup();
-    Ok(summary)
-}
-
-fn walk_job(value: &toml::Value, path: &str, summary: &mut JobSummary) {
-    let toml::Value::Table(table) = value else { return };
-    for (key, item) in table {
-        let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-        note_job_key(key, &here, item, summary);
-        walk_job(item, &here, summary);
-        if let toml::Value::Array(items) = item {
-            items.iter().for_each(|i| walk_job(i, &here, summary));
-        }
+/// What an anonymization job file says, parsed with `privacy_anon::Job` (which refuses unknown
+/// keys): its name (the file's stem), the data it reads (as its runs name it in the log), the
+/// data categories from each column's `kind`, and the measures from its models, hierarchies,
+/// suppression limit and search. Purpose and retention come from the project description's
+/// `[jobs.NAME]` table, since a job file cannot carry them.
+// FIXME: only anonymization jobs are read; de-identification (Safe Harbor) job files are refused
+// until their parser is wired in here the same way.
+pub(crate) fn job_summary(path: &Path, project: &ProjectDescription) -> Result<JobSummary> {
+    let job = privacy_anon::Job::from_file(path)
+        .with_context(|| format!("{} is not an anonymization job file", path.display()))?;
+    let source = file_name(path);
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let described = name.as_ref().and_then(|n| project.jobs.get(n)).cloned().unwrap_or_default();
+    let mut measures = Vec::new();
+    let mut measure = |kind, description: String, key: &str| {
+        measures.push(Measure { kind, description, source: format!("{source}: {key}") });
+    };
+    for model in &job.models {
+        let description = tagged_text(&serde_json::to_value(model)?);
+        measure(model_kind(model), description, "models");
     }
+    let generalized: Vec<&str> =
+        job.attributes_of(AttributeKind::QuasiIdentifying).map(|a| a.name.as_str()).collect();
+    if !generalized.is_empty() {
+        let text = format!("generalization hierarchies for {}", generalized.join(", "));
+        measure(MeasureKind::Generalization, text, "attributes.hierarchy");
+    }
+    let removed: Vec<&str> =
+        job.attributes_of(AttributeKind::Identifying).map(|a| a.name.as_str()).collect();
+    if !removed.is_empty() {
+        let text = format!("direct identifiers removed: {}", removed.join(", "));
+        measure(MeasureKind::Other, text, "attributes.kind");
+    }
+    let suppression = format!("suppression limit {} of records", job.limits.suppression);
+    measure(MeasureKind::Suppression, suppression, "limits.suppression");
+    let search = serde_json::to_value(job.search)?;
+    measure(MeasureKind::Other, format!("search: {}", tagged_text(&search)), "search");
+    measures.sort_by(|a, b| (a.kind, &a.description).cmp(&(b.kind, &b.description)));
+    Ok(JobSummary {
+        source,
+        name,
+        data: Some(job.data.path.display().to_string()),
+        purpose: described.purpose,
+        data_categories: data_categories(&job),
+        measures,
+        retention: described.retention,
+    })
 }
 
-fn note_job_key(key: &str, path: &str, item: &toml::Value, summary: &mut JobSummary) {
-    let text = || match item {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    };
-    let source = format!("{}: {path}", summary.source);
-    let mut measure = |kind, description: String| {
-        summary.measures.push(Measure { kind, description, source: source.clone() });
-    };
-    match key {
-        "name" if summary.name.is_none() && item.is_str() => summary.name = Some(text()),
-        "purpose" => summary.purpose = Some(text()),
-        "retention" => summary.retention = Some(text()),
-        "k" => measure(MeasureKind::KAnonymity, format!("k = {}", text())),
-        "l" => measure(MeasureKind::LDiversity, format!("l = {}", text())),
-        "t" => measure(MeasureKind::TCloseness, format!("t = {}", text())),
-        "epsilon" | "delta" => {
-            measure(MeasureKind::DifferentialPrivacy, format!("{key} = {}", text()))
-        }
-        "suppression_limit" | "max_suppression" | "suppression" => {
-            measure(MeasureKind::Suppression, format!("suppression limit {}", text()))
-        }
-        "profile" => {
-            measure(MeasureKind::Generalization, format!("de-identification profile {}", text()))
-        }
-        "key_file" | "pseudonymization" | "pseudonymize" | "tokenize" => measure(
-            MeasureKind::Pseudonymization,
-            "keyed pseudonymization (key file configured)".into(),
-        ),
-        "hierarchies" | "hierarchy" => {
-            measure(MeasureKind::Generalization, "generalization hierarchies".into())
-        }
-        "date_shift" | "shift_dates" => {
-            measure(MeasureKind::Generalization, "date shifting".into())
-        }
-        "identifying" | "quasi_identifying" | "sensitive" | "insensitive" | "data_categories" => {
-            summary.data_categories.push(format!("{}: {}", key.replace('_', "-"), text()))
-        }
-        _ => {}
+/// `quasi-identifying: age, sex` and so on, one line per column role, in a fixed order.
+fn data_categories(job: &privacy_anon::Job) -> Vec<String> {
+    let kinds = [
+        AttributeKind::Identifying,
+        AttributeKind::QuasiIdentifying,
+        AttributeKind::Sensitive,
+        AttributeKind::Insensitive,
+    ];
+    kinds
+        .into_iter()
+        .filter_map(|kind| {
+            let names: Vec<&str> = job.attributes_of(kind).map(|a| a.name.as_str()).collect();
+            let label = serde_json::to_value(kind).ok()?.as_str()?.to_owned();
+            (!names.is_empty()).then(|| format!("{label}: {}", names.join(", ")))
+        })
+        .collect()
+}
+
+fn model_kind(model: &PrivacyModel) -> MeasureKind {
+    match model {
+        PrivacyModel::KAnonymity { .. } | PrivacyModel::KMap { .. } => MeasureKind::KAnonymity,
+        PrivacyModel::DistinctLDiversity { .. }
+        | PrivacyModel::EntropyLDiversity { .. }
+        | PrivacyModel::RecursiveClDiversity { .. } => MeasureKind::LDiversity,
+        PrivacyModel::TCloseness { .. } => MeasureKind::TCloseness,
+        _ => MeasureKind::Other,
     }
 }

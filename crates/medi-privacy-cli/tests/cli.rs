@@ -164,9 +164,11 @@ fn adult_count_mean_and_sum_are_close_to_the_truth_and_charged() {
     assert_eq!(budget["spent"]["epsilon"].as_f64().unwrap(), 3.0);
     assert_eq!(budget["charges"].as_array().unwrap().len(), 1);
     let log = fx.audit_lines();
-    assert_eq!(log.len(), 4, "a request entry, then one release entry per query");
+    assert_eq!(log.len(), 6, "a request, the reserved and committed charge, a release per query");
     assert_eq!(log[0]["event"]["kind"], "request");
-    assert!(log[1..].iter().all(|e| e["event"]["kind"] == "release"));
+    assert_eq!(log[1]["event"]["details"]["action"], "reserved");
+    assert_eq!(log[2]["event"]["details"]["action"], "committed");
+    assert!(log[3..].iter().all(|e| e["event"]["kind"] == "release"));
 }
 
 #[test]
@@ -434,7 +436,7 @@ fn audit_verify_finds_an_edited_entry() {
     let audit = fx.audit();
     let ok = fx.run(&["audit", "verify", "--audit-log", &audit]);
     assert!(ok.status.success());
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("5 entries"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("9 entries"));
     let text = std::fs::read_to_string(&audit).unwrap();
     let edited = text.replacen("\"mean(age, 17, 90)\"", "\"mean(age, 18, 90)\"", 1);
     assert_ne!(edited, text);
@@ -456,7 +458,7 @@ fn demo_runs_the_whole_path() {
         "mean(age, 17, 90)",
         "refused: nothing was released",
         "budget exceeded",
-        "ok: 7 entries",
+        "ok: 10 entries",
     ] {
         assert!(stdout.contains(expected), "{expected:?} missing from:\n{stdout}");
     }

@@ -2,11 +2,13 @@
 //! its [`AuditSink`] impl.
 //!
 //! A handle remembers the end of the prefix it has verified: sequence number, chain hash, Merkle
-//! frontier and file length. Appends are **group-committed**: each caller queues its events and
-//! waits for the I/O lock; whoever gets it first writes every queued event (its own and those of
-//! everyone waiting) in one `write` and one `fsync`, and hands each caller its receipts. So one
-//! thread appending alone pays one sync per call, and many threads appending at once share
-//! syncs, with no timer and no added latency. Under the I/O lock the writer takes the file's
+//! frontier and file length. Appends are **group-committed**: each caller queues its events;
+//! if no group is being written, it becomes the writer and writes every queued event (its own
+//! and those of everyone waiting) in one `write` and one `fdatasync`, then hands each caller its
+//! receipts and wakes them; callers that queued meanwhile wait on a condition variable and form
+//! the next group. So one thread appending alone pays one sync per call (one write, one sync, no
+//! re-reading of the file), and many threads appending at once share syncs, with no timer and
+//! no added latency. Under the I/O lock the writer takes the file's
 //! exclusive advisory lock and first verifies whatever other processes appended, so several
 //! processes can share one log.
 //!
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use privacy_core::{AuditEvent, AuditEventKind, AuditSink, CoreError};
@@ -125,6 +127,8 @@ pub struct AuditLog {
     checkpoint_path: PathBuf,
     options: AuditLogOptions,
     queue: Mutex<Queue>,
+    /// Signalled when a group commit ends.
+    committed: Condvar,
     io: Mutex<State>,
 }
 
@@ -132,8 +136,39 @@ pub struct AuditLog {
 #[derive(Debug, Default)]
 struct Queue {
     next_ticket: u64,
+    /// Whether a caller is writing a group commit now.
+    writing: bool,
     pending: Vec<(u64, Vec<Prepared>)>,
     done: HashMap<u64, Result<Vec<AppendReceipt>, AuditError>>,
+}
+
+/// The caller writing a group commit. Dropping it ends the group: it publishes results (on a
+/// panic while writing, an error for every ticket of the group, so no caller waits forever),
+/// clears the writing flag and wakes every waiter.
+struct Leader<'a> {
+    log: &'a AuditLog,
+    tickets: Vec<u64>,
+}
+
+impl Leader<'_> {
+    fn publish(&mut self, results: Vec<(u64, Result<Vec<AppendReceipt>, AuditError>)>) {
+        let mut queue = self.log.queue();
+        self.tickets.clear();
+        queue.done.extend(results);
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.log.queue();
+        for ticket in self.tickets.drain(..) {
+            let error = std::io::Error::other("the thread writing this group commit panicked");
+            queue.done.insert(ticket, Err(AuditError::Io(error)));
+        }
+        queue.writing = false;
+        drop(queue);
+        self.log.committed.notify_all();
+    }
 }
 
 /// An event checked and serialized, ready to be chained.
@@ -184,6 +219,10 @@ impl AuditLog {
     }
 
     /// Opens the log at `path` with `options`.
+    // FIXME: opening verifies the whole log, so every command pays one verification of it
+    // (about 1.9 s of CPU per million entries, see benches/RESULTS-audit.md); a tip (size, last
+    // hash, Merkle frontier) persisted with each checkpoint and checked against the signed
+    // checkpoint would let a writer resume from there and verify only the lines after it.
     pub fn open_with(path: impl AsRef<Path>, options: AuditLogOptions) -> Result<Self, AuditError> {
         let path = path.as_ref();
         let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
@@ -210,6 +249,7 @@ impl AuditLog {
             checkpoint_path,
             options,
             queue: Mutex::new(Queue::default()),
+            committed: Condvar::new(),
             io: Mutex::new(state),
         })
     }
@@ -244,24 +284,38 @@ impl AuditLog {
 
     /// Queues `events`, then either finds them written by another caller's group commit or
     /// writes everything queued itself.
+    ///
+    /// The queue lock (never held during I/O) decides: if no group commit is under way, this
+    /// caller becomes the writer, takes everything queued, writes and syncs it under the I/O
+    /// lock, publishes the others' results and wakes them; otherwise it waits on the condition
+    /// variable until its result is published or the writer is done (then it may lead the next
+    /// group). So a caller whose events were written returns as soon as their sync completes,
+    /// without waiting for the next group's sync, and everyone who queued during one sync shares
+    /// the next.
     fn submit(&self, events: Vec<Prepared>) -> Result<Vec<AppendReceipt>, AuditError> {
-        let ticket = {
-            let mut queue = self.queue();
-            let ticket = queue.next_ticket;
-            queue.next_ticket += 1;
-            queue.pending.push((ticket, events));
-            ticket
-        };
-        let mut state = self.state();
-        if let Some(result) = self.queue().done.remove(&ticket) {
-            return result;
+        let mut queue = self.queue();
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.pending.push((ticket, events));
+        loop {
+            if let Some(result) = queue.done.remove(&ticket) {
+                return result;
+            }
+            if queue.writing {
+                queue = self.committed.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            queue.writing = true;
+            let batch = std::mem::take(&mut queue.pending);
+            drop(queue);
+            let mut leader = Leader { log: self, tickets: batch.iter().map(|(t, _)| *t).collect() };
+            let (mine, others) = {
+                let mut state = self.state();
+                self.commit(&mut state, batch, ticket)
+            };
+            leader.publish(others);
+            return mine;
         }
-        let batch = std::mem::take(&mut self.queue().pending);
-        let (mine, others) = self.commit(&mut state, batch, ticket);
-        // Published before the I/O lock is released, so every waiter finds its result.
-        self.queue().done.extend(others);
-        drop(state);
-        mine
     }
 
     /// Writes one group of submissions; returns the result for `ticket` and for the others.

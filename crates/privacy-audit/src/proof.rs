@@ -19,7 +19,6 @@ use crate::checkpoint::{default_checkpoint_path, read_checkpoints, Checkpoint};
 use crate::entry::{parse_hash, peek_seq};
 use crate::error::AuditError;
 use crate::keys::AuditVerifyingKey;
-use crate::lock::FileLock;
 use crate::merkle::ProofError;
 use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, MerkleTree};
 use crate::verify::MAX_LINE_BYTES;
@@ -77,35 +76,39 @@ pub struct LogTree {
 }
 
 impl LogTree {
-    /// Verifies the log's chain, then reads it once more to build its tree; reads the default
-    /// checkpoint file for signed roots.
+    /// Verifies the log (chain, Merkle roots, checkpoints) and builds its tree in the same pass;
+    /// reads the default checkpoint file for signed roots.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        Self::open_with(path, None)
+    }
+
+    /// [`LogTree::open`] with the checkpoints read from `checkpoints` (a copy kept elsewhere)
+    /// instead of the file beside the log.
+    ///
+    /// One pass: the verifier's walk (parallel hashing) checks the log and keeps every leaf and
+    /// line offset, so serving proofs costs one verification of the log, then `O(log n)` per
+    /// proof; the tree holds 32 bytes per entry (32 MB per million) plus its stored levels.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        checkpoints: Option<&Path>,
+    ) -> Result<Self, AuditError> {
         let path = path.as_ref();
-        let _intact = crate::verify(path)?;
+        let checkpoint_path =
+            checkpoints.map_or_else(|| default_checkpoint_path(path), Path::to_owned);
+        let (verification, leaves, offsets) =
+            crate::verify::verify_collecting(path, Some(checkpoint_path.clone()))?;
+        if let Some(problem) = verification.problems.into_iter().next() {
+            return Err(problem.into());
+        }
         let file = File::open(path)?;
         crate::log::require_regular_file(&file)?;
-        let _lock = FileLock::shared(&file)?;
-        let (mut tree, mut offsets) = (MerkleTree::new(), Vec::new());
-        let mut reader = BufReader::with_capacity(1 << 20, &file);
-        let (mut buf, mut offset) = (Vec::new(), 0u64);
-        loop {
-            buf.clear();
-            let read =
-                Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
-            // Lines past the verified end (appended since) have no newline yet or are new:
-            // only complete lines count, as in the verifier.
-            let Some(content) = buf.strip_suffix(b"\n") else { break };
-            tree.push(leaf_hash(content));
-            offsets.push(offset);
-            offset += read as u64;
-        }
-        let lines = read_checkpoints(&default_checkpoint_path(path))?.unwrap_or_default();
+        let lines = read_checkpoints(&checkpoint_path)?.unwrap_or_default();
         let checkpoints = lines.into_iter().filter_map(|l| l.parsed.ok()).collect();
-        drop(_lock);
+        let tree = MerkleTree::from_leaves(leaves);
         Ok(Self { tree, offsets, file, checkpoints })
     }
 
-    /// The number of entries.
+    /// The number of entries in the tree.
     pub fn size(&self) -> u64 {
         self.tree.size()
     }
@@ -212,4 +215,59 @@ pub fn check_consistency(
     verify_consistency(bundle.old.size, bundle.new.size, &proof, &old_root, &new_root)?;
     let signed = head_signed(&bundle.old, key)? & head_signed(&bundle.new, key)?;
     Ok(ProofCheck { signed })
+}
+
+/// A proof bundle of either kind, as `audit prove` and `audit prove-consistency` print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProofBundle {
+    /// One entry's inclusion.
+    Inclusion(InclusionBundle),
+    /// Two tree heads' consistency.
+    Consistency(ConsistencyBundle),
+}
+
+/// The longest proof bundle read, in bytes: a real one is a few kilobytes (an entry and at most
+/// 64 hashes per path), so anything far larger is refused before it is parsed.
+pub const MAX_BUNDLE_BYTES: usize = 4 << 20;
+
+impl ProofBundle {
+    /// Parses a bundle from JSON: one with an `entry` member is an inclusion proof, any other a
+    /// consistency proof. Unknown members are ignored, as the bundle's checks cover everything
+    /// they rely on.
+    pub fn from_json(text: &str) -> Result<Self, AuditError> {
+        if text.len() > MAX_BUNDLE_BYTES {
+            return Err(AuditError::Compliance("the proof bundle is too large".into()));
+        }
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| AuditError::Compliance(format!("the proof is not JSON: {e}")))?;
+        let not_a_bundle = |e: serde_json::Error| {
+            AuditError::Compliance(format!("the proof is not a proof bundle: {e}"))
+        };
+        if value.get("entry").is_some() {
+            serde_json::from_value(value).map(Self::Inclusion).map_err(not_a_bundle)
+        } else {
+            serde_json::from_value(value).map(Self::Consistency).map_err(not_a_bundle)
+        }
+    }
+
+    /// Checks the bundle, and with `key` the signatures of its tree heads.
+    pub fn check(&self, key: Option<&AuditVerifyingKey>) -> Result<ProofCheck, AuditError> {
+        match self {
+            Self::Inclusion(bundle) => check_inclusion(bundle, key),
+            Self::Consistency(bundle) => check_consistency(bundle, key),
+        }
+    }
+
+    /// What the bundle claims, in words.
+    pub fn claim(&self) -> String {
+        match self {
+            Self::Inclusion(b) => {
+                format!("entry {} is in the log of {} entries", b.seq, b.tree.size)
+            }
+            Self::Consistency(b) => format!(
+                "the log of {} entries extends the log of {} entries",
+                b.new.size, b.old.size
+            ),
+        }
+    }
 }

@@ -21,7 +21,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::checkpoint::{default_checkpoint_path, read_checkpoints, CheckpointFault};
-use crate::entry::{parse_line, peek_seq, LineFault, GENESIS_PREV};
+use rayon::prelude::*;
+
+use crate::entry::{parse_line, peek_seq, LineFault, Parsed, GENESIS_PREV};
 use crate::error::AuditError;
 use crate::keys::AuditVerifyingKey;
 use crate::lock::FileLock;
@@ -282,6 +284,28 @@ pub fn verify_with(
     Ok(walker.finish(&checkpoint_path, checkpoint_lines.is_some(), lines, options))
 }
 
+/// Verifies the log at `path` against `checkpoints` (default: beside it) in one pass that also
+/// returns every Merkle leaf and the byte offset of its line, for serving proofs.
+pub(crate) fn verify_collecting(
+    path: &Path,
+    checkpoints: Option<PathBuf>,
+) -> Result<(Verification, Vec<Hash>, Vec<u64>), AuditError> {
+    let file = File::open(path)?;
+    crate::log::require_regular_file(&file)?;
+    let _lock = FileLock::shared(&file)?;
+    let checkpoint_path = checkpoints.unwrap_or_else(|| default_checkpoint_path(path));
+    let checkpoint_lines = read_checkpoints(&checkpoint_path)?;
+    let lines = checkpoint_lines.as_deref().unwrap_or_default();
+    let mut walker = Walker::new(Head::genesis(), Frontier::new(), 1);
+    walker.wanted = lines.iter().filter_map(|l| l.parsed.as_ref().ok()).map(|c| c.size).collect();
+    walker.leaves = Some((Vec::new(), Vec::new()));
+    walker.run(BufReader::with_capacity(1 << 20, &file))?;
+    let (leaves, offsets) = walker.leaves.take().unwrap_or_default();
+    let options = VerifyOptions { max_problems: 1, ..VerifyOptions::default() };
+    let verification = walker.finish(&checkpoint_path, checkpoint_lines.is_some(), lines, &options);
+    Ok((verification, leaves, offsets))
+}
+
 /// Verifies `log` (bytes of a log file) against `checkpoints` (bytes of a checkpoint file, if
 /// any) without touching the file system: the entry point for fuzzing and for checking logs
 /// received over the network.
@@ -367,6 +391,8 @@ struct Walker {
     /// Sizes at which to capture the root and last hash (the checkpoints' sizes).
     wanted: std::collections::BTreeSet<u64>,
     captured: BTreeMap<u64, (Hash, Option<Hash>)>,
+    /// When proofs are to be served: every leaf and the byte offset of its line.
+    leaves: Option<(Vec<Hash>, Vec<u64>)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -387,6 +413,7 @@ impl Walker {
             max_problems,
             wanted: Default::default(),
             captured: BTreeMap::new(),
+            leaves: None,
         }
     }
 
@@ -394,47 +421,68 @@ impl Walker {
         self.problems.len() >= self.max_problems
     }
 
+    /// Walks every line of `reader`.
+    ///
+    /// Two stages: lines are read sequentially into blocks of up to [`BLOCK_LINES`] lines;
+    /// each block's lines are parsed and hashed (entry hash and Merkle leaf, the costly part)
+    /// in parallel with rayon; then the block's results are checked against each other in
+    /// order (sequence numbers, links, the Merkle frontier), which is cheap. Memory stays one
+    /// block (a few MB), whatever the log's length.
     fn run(&mut self, mut reader: impl BufRead) -> Result<(), AuditError> {
         if self.wanted.contains(&0) {
             self.captured.insert(0, (crate::merkle::empty_root(), Some([0; 32])));
         }
-        let mut buf = Vec::new();
+        let mut block = Block::default();
         loop {
-            buf.clear();
-            // Bounded, so that a huge or endless file without newlines cannot exhaust memory.
-            let read =
-                Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf)?;
-            if read == 0 {
-                return Ok(());
+            let end = block.fill(&mut reader)?;
+            let checked = block.check();
+            for (index, (parsed, leaf)) in checked.into_iter().enumerate() {
+                let (start, stop) = block.lines[index];
+                let content = &block.buf[start..stop];
+                let line = self.line + 1;
+                self.line = line;
+                if let Some((leaves, offsets)) = &mut self.leaves {
+                    leaves.push(leaf);
+                    offsets.push(self.bytes);
+                }
+                self.bytes += (stop - start) as u64 + 1;
+                self.check_line(content, parsed, line);
+                self.frontier.push(leaf);
+                if self.wanted.contains(&line) {
+                    self.captured.insert(line, (self.frontier.root(), self.head.hash));
+                }
+                if self.full() {
+                    for &(start, stop) in &block.lines[index + 1..] {
+                        self.note_seen_later(&block.buf[start..stop], u64::MAX);
+                    }
+                    if let BlockEnd::TooLong | BlockEnd::Torn = end {
+                        return Ok(());
+                    }
+                    return self.classify_rest(reader);
+                }
             }
             let line = self.line + 1;
-            if read > MAX_LINE_BYTES {
-                let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
-                self.problems.push(ChainProblem::Malformed { line, reason });
-                return self.classify_rest(reader);
-            }
-            let Some(content) = buf.strip_suffix(b"\n") else {
-                self.problems.push(ChainProblem::TornTail { line });
-                return Ok(());
-            };
-            self.line = line;
-            self.bytes += read as u64;
-            self.check_line(content, line);
-            self.frontier.push(leaf_hash(content));
-            if self.wanted.contains(&line) {
-                self.captured.insert(line, (self.frontier.root(), self.head.hash));
-            }
-            if self.full() {
-                return self.classify_rest(reader);
+            match end {
+                BlockEnd::More => {}
+                BlockEnd::Eof => return Ok(()),
+                BlockEnd::Torn => {
+                    self.problems.push(ChainProblem::TornTail { line });
+                    return Ok(());
+                }
+                BlockEnd::TooLong => {
+                    let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
+                    self.problems.push(ChainProblem::Malformed { line, reason });
+                    return self.classify_rest(reader);
+                }
             }
         }
     }
 
     /// Checks one complete line and moves the head.
-    fn check_line(&mut self, content: &[u8], line: u64) {
+    fn check_line(&mut self, content: &[u8], parsed: Result<Parsed, LineFault>, line: u64) {
         let expected_seq = self.head.seq.saturating_add(1);
         self.note_seen_later(content, expected_seq);
-        let entry = match parse_line(content) {
+        let entry = match parsed {
             Ok(entry) => entry,
             Err(LineFault::HashMismatch { seq, claimed }) => {
                 self.problems.push(ChainProblem::Edited { seq, line });
@@ -524,6 +572,74 @@ impl Walker {
                 ..summary
             },
             problems,
+        }
+    }
+}
+
+/// Lines per block of the walk: enough to keep both cores busy, few enough (a few MB) to stay
+/// in cache.
+const BLOCK_LINES: usize = 8192;
+/// Below this many lines a block is checked on the calling thread: spreading a handful of
+/// lines over a pool costs more than it saves (the writer's catch-up reads one or two).
+const PARALLEL_FROM: usize = 256;
+
+/// How a block of lines ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BlockEnd {
+    /// The block is full; more lines may follow.
+    More,
+    /// The reader is exhausted after a complete line (or was empty).
+    Eof,
+    /// The reader ended inside a line: a torn tail.
+    Torn,
+    /// A line longer than [`MAX_LINE_BYTES`] follows the block's lines.
+    TooLong,
+}
+
+/// Complete lines read from the log, without their newlines.
+#[derive(Debug, Default)]
+struct Block {
+    buf: Vec<u8>,
+    /// `(start, end)` of each line's content in `buf`.
+    lines: Vec<(usize, usize)>,
+}
+
+impl Block {
+    /// Reads up to [`BLOCK_LINES`] complete lines, each bounded by [`MAX_LINE_BYTES`].
+    fn fill(&mut self, reader: &mut impl BufRead) -> Result<BlockEnd, AuditError> {
+        self.buf.clear();
+        self.lines.clear();
+        while self.lines.len() < BLOCK_LINES {
+            let start = self.buf.len();
+            // Bounded, so that a huge or endless file without newlines cannot exhaust memory.
+            let read = Read::take(&mut *reader, MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.buf)?;
+            if read == 0 {
+                return Ok(BlockEnd::Eof);
+            }
+            if read > MAX_LINE_BYTES {
+                self.buf.truncate(start);
+                return Ok(BlockEnd::TooLong);
+            }
+            if self.buf.last() != Some(&b'\n') {
+                self.buf.truncate(start);
+                return Ok(BlockEnd::Torn);
+            }
+            self.lines.push((start, self.buf.len() - 1));
+        }
+        Ok(BlockEnd::More)
+    }
+
+    /// Parses and hashes every line: its entry (form, version, hash) and its Merkle leaf.
+    fn check(&self) -> Vec<(Result<Parsed, LineFault>, Hash)> {
+        let one = |&(start, stop): &(usize, usize)| {
+            let content = &self.buf[start..stop];
+            (parse_line(content), leaf_hash(content))
+        };
+        if self.lines.len() < PARALLEL_FROM {
+            self.lines.iter().map(one).collect()
+        } else {
+            self.lines.par_iter().map(one).collect()
         }
     }
 }

@@ -108,6 +108,9 @@ pub struct JobSummary {
     pub source: String,
     /// The job's name, if it has one.
     pub name: Option<String>,
+    /// The data file the job reads, as its runs name it in the log.
+    #[serde(default)]
+    pub data: Option<String>,
     /// Its stated purpose.
     pub purpose: Option<String>,
     /// The data categories it touches (column tags, declared categories).
@@ -252,6 +255,10 @@ pub struct SafeHarborFindings {
 pub struct RiskSummary {
     /// The job.
     pub job: String,
+    /// The data file the release was made from, as the anonymizer names it (lets a report
+    /// name a logged run after the job file that reads the same data).
+    #[serde(default)]
+    pub dataset: Option<String>,
     /// The privacy models enforced, e.g. `5-anonymity`.
     #[serde(default)]
     pub models: Vec<String>,

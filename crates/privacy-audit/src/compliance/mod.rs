@@ -24,7 +24,7 @@ pub use inputs::{
     ChargePoint, ColumnFinding, DatasetBudget, IdentifierFinding, JobSummary, LedgerSnapshot,
     Measure, MeasureKind, RiskSummary, SafeHarborFindings, SafeHarborIdentifier,
 };
-pub use project::{ExpertThresholds, ProjectDescription};
+pub use project::{ExpertThresholds, JobPurpose, ProjectDescription};
 
 /// What the log says about one dataset.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,44 +52,113 @@ pub struct LogFacts {
     pub datasets: BTreeMap<String, DatasetFacts>,
     /// Measures the log shows (DP guarantees, anonymization models, pseudonymization, keys).
     pub measures: Vec<Measure>,
-    /// Risk figures recorded by anonymization runs.
+    /// Risk figures recorded by anonymization runs (the most recent [`FactsBuilder`] keeps).
     pub risks: Vec<RiskSummary>,
+    /// Anonymization runs in the log, including those whose figures were not kept.
+    pub anonymization_runs: u64,
     /// Everyone who appears as a principal.
     pub principals: BTreeSet<String>,
+    /// Whether some set above reached [`MAX_DISTINCT`] and further distinct values were only
+    /// counted, not listed.
+    pub capped: bool,
 }
 
+/// The most distinct values any set of [`LogFacts`] lists (datasets, principals, mechanisms,
+/// guarantees, measures): a log of millions of entries with ever-new values still gives a
+/// report of bounded size.
+pub const MAX_DISTINCT: usize = 1000;
+
 impl LogFacts {
-    /// Extracts the facts from `entries`.
+    /// Extracts the facts from `entries`, keeping every anonymization run's figures.
     pub fn from_entries(entries: &[LoggedEntry]) -> Self {
-        let mut facts = Self::default();
-        let mut measures = BTreeSet::new();
-        for entry in entries {
-            let dataset = entry.field("dataset").unwrap_or_default().to_owned();
-            let principal = entry.field("principal").unwrap_or_default().to_owned();
-            let d = facts.datasets.entry(dataset.clone()).or_default();
-            if d.first.is_empty() {
-                d.first = entry.time.clone();
-            }
-            d.last = entry.time.clone();
-            *d.kinds.entry(entry.kind().to_owned()).or_default() += 1;
-            d.principals.insert(principal.clone());
-            facts.principals.insert(principal);
-            if let Some(m) = entry.detail("mechanism").and_then(Value::as_str) {
-                d.mechanisms.insert(m.to_owned());
-            }
-            if let Some(g) = guarantee_text(&entry.event) {
-                d.guarantees.insert(g);
-            }
-            if entry.kind() == "budget_created" {
-                let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
-                d.budget = Some(format!("ε = {}, δ = {}", text("epsilon"), text("delta")));
-            }
-            log_measures(entry, &dataset, &mut measures);
-            if entry.kind() == "anonymization_run" {
-                facts.risks.push(risk_from_event(entry));
+        let mut builder = FactsBuilder::new(usize::MAX);
+        entries.iter().for_each(|e| builder.add(e));
+        builder.finish()
+    }
+}
+
+/// Gathers [`LogFacts`] one entry at a time, in bounded memory.
+#[derive(Debug)]
+pub struct FactsBuilder {
+    facts: LogFacts,
+    measures: BTreeSet<MeasureSortKey>,
+    risks: std::collections::VecDeque<RiskSummary>,
+    max_risks: usize,
+}
+
+/// Inserts into a set unless it holds [`MAX_DISTINCT`] values already; notes when it does.
+fn insert_capped<T: Ord>(set: &mut BTreeSet<T>, value: T, capped: &mut bool) {
+    if set.len() < MAX_DISTINCT || set.contains(&value) {
+        set.insert(value);
+    } else {
+        *capped = true;
+    }
+}
+
+impl FactsBuilder {
+    /// A builder that keeps the figures of the `max_risks` most recent anonymization runs.
+    pub fn new(max_risks: usize) -> Self {
+        Self {
+            facts: LogFacts::default(),
+            measures: BTreeSet::new(),
+            risks: std::collections::VecDeque::new(),
+            max_risks,
+        }
+    }
+
+    /// Adds one entry.
+    pub fn add(&mut self, entry: &LoggedEntry) {
+        let facts = &mut self.facts;
+        let dataset = entry.field("dataset").unwrap_or_default().to_owned();
+        let principal = entry.field("principal").unwrap_or_default().to_owned();
+        if !facts.datasets.contains_key(&dataset) && facts.datasets.len() >= MAX_DISTINCT {
+            facts.capped = true;
+            return;
+        }
+        let capped = &mut facts.capped;
+        let d = facts.datasets.entry(dataset.clone()).or_default();
+        if d.first.is_empty() {
+            d.first = entry.time.clone();
+        }
+        d.last.clone_from(&entry.time);
+        if let Some(count) = d.kinds.get_mut(entry.kind()) {
+            *count += 1;
+        } else if d.kinds.len() < MAX_DISTINCT {
+            d.kinds.insert(entry.kind().to_owned(), 1);
+        }
+        insert_capped(&mut d.principals, principal.clone(), capped);
+        insert_capped(&mut facts.principals, principal, capped);
+        if let Some(m) = entry.detail("mechanism").and_then(Value::as_str) {
+            insert_capped(&mut d.mechanisms, m.to_owned(), capped);
+        }
+        if let Some(g) = guarantee_text(&entry.event) {
+            insert_capped(&mut d.guarantees, g, capped);
+        }
+        if entry.kind() == "budget_created" {
+            let text = |k| entry.detail(k).map(value_text).unwrap_or_default();
+            d.budget = Some(format!("ε = {}, δ = {}", text("epsilon"), text("delta")));
+        }
+        let mut found = BTreeSet::new();
+        log_measures(entry, &dataset, &mut found);
+        for measure in found {
+            insert_capped(&mut self.measures, measure, &mut facts.capped);
+        }
+        if entry.kind() == "anonymization_run" {
+            facts.anonymization_runs += 1;
+            if self.max_risks > 0 {
+                if self.risks.len() == self.max_risks {
+                    self.risks.pop_front();
+                }
+                self.risks.push_back(risk_from_event(entry));
             }
         }
-        facts.measures = measures.into_iter().map(|key| key.0).collect();
+    }
+
+    /// The facts gathered.
+    pub fn finish(self) -> LogFacts {
+        let mut facts = self.facts;
+        facts.measures = self.measures.into_iter().map(|key| key.0).collect();
+        facts.risks = self.risks.into_iter().collect();
         facts
     }
 }
@@ -190,28 +259,80 @@ pub fn find<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 
 fn risk_from_event(entry: &LoggedEntry) -> RiskSummary {
     let details = &entry.event["details"];
-    let number = |keys: &[&str]| find(details, keys).and_then(Value::as_f64);
-    let count = |keys: &[&str]| find(details, keys).and_then(Value::as_u64);
-    let models = match find(details, &["models"]) {
-        Some(Value::Array(items)) => items.iter().map(value_text).collect(),
-        Some(other) => vec![value_text(other)],
-        None => Vec::new(),
-    };
-    RiskSummary {
-        job: find(details, &["job", "job_name"])
-            .map(value_text)
-            .unwrap_or_else(|| format!("entry {}", entry.seq)),
-        models,
-        transformation: find(details, &["transformation"]).map(value_text),
-        records: count(&["records", "rows"]),
-        suppressed: count(&["suppressed", "suppressed_records"]),
-        classes: count(&["classes", "equivalence_classes"]),
-        prosecutor_max: number(&["prosecutor_max", "max_prosecutor_risk", "highest_risk"]),
-        prosecutor_avg: number(&["prosecutor_avg", "average_prosecutor_risk", "average_risk"]),
-        journalist_max: number(&["journalist_max", "max_journalist_risk"]),
-        marketer: number(&["marketer", "marketer_risk"]),
-        sample_uniques: number(&["sample_uniques", "sample_uniqueness"]),
-        population_uniques: number(&["population_uniques", "population_uniqueness"]),
+    let job = details.get("job").and_then(Value::as_str).map(str::to_owned);
+    let mut risk = RiskSummary::from_anonymizer_json(details, job.unwrap_or_default());
+    risk.dataset = entry.field("dataset").map(str::to_owned);
+    if risk.job.is_empty() {
+        risk.job = match &risk.dataset {
+            Some(data) => format!("entry {} ({data})", entry.seq),
+            None => format!("entry {}", entry.seq),
+        };
+    }
+    risk
+}
+
+/// A privacy model or transformation as `privacy_anon` serializes it (`{"type": "k-anonymity",
+/// "k": 5}`, `{"method": "full-domain", "levels": [["age", 2]], "optimal": true}`) as short
+/// text: `k-anonymity (k = 5)`, `full-domain (levels = age 2, optimal = true)`.
+pub fn tagged_text(value: &Value) -> String {
+    let Some(map) = value.as_object() else { return value_text(value) };
+    let tag = ["type", "method"].iter().find_map(|t| map.get(*t).and_then(Value::as_str));
+    let rest: Vec<String> = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "type" | "method"))
+        .map(|(k, v)| {
+            let text = match v {
+                Value::Array(items) => {
+                    items.iter().map(value_text).map(|t| t.replace(", ", " ")).collect::<Vec<_>>()
+                }
+                other => vec![value_text(other)],
+            };
+            format!("{k} = {}", text.join(", "))
+        })
+        .collect();
+    match (tag, rest.is_empty()) {
+        (Some(tag), true) => tag.to_owned(),
+        (Some(tag), false) => format!("{tag} ({})", rest.join(", ")),
+        (None, _) => rest.join(", "),
+    }
+}
+
+impl RiskSummary {
+    /// Reads a risk summary from `privacy_anon`'s output: the details of an
+    /// `anonymization_run` audit event, or the JSON report an anonymization job writes (both
+    /// carry `models`, `transformation`, `records`, `suppressed` and a `risk` object with
+    /// `classes`, `prosecutor_highest`, `prosecutor_average`, `journalist_highest`, `marketer`,
+    /// `sample_uniques` and `population_uniques_zayatz`). This summary's own field names are
+    /// accepted too, at the top level or under `risk`, so a summary written by hand (or by
+    /// another tool) in this crate's shape reads back unchanged. A figure that is absent stays
+    /// `None`: it is reported as not measured, never as zero.
+    pub fn from_anonymizer_json(value: &Value, job: impl Into<String>) -> Self {
+        let risk = value.get("risk").filter(|r| r.is_object());
+        let pick = |names: &[&str]| {
+            names.iter().find_map(|n| risk.and_then(|r| r.get(*n)).or_else(|| value.get(*n)))
+        };
+        let number = |names: &[&str]| pick(names).and_then(Value::as_f64);
+        let count = |names: &[&str]| pick(names).and_then(Value::as_u64);
+        let models = match value.get("models") {
+            Some(Value::Array(items)) => items.iter().map(tagged_text).collect(),
+            Some(other) => vec![tagged_text(other)],
+            None => Vec::new(),
+        };
+        RiskSummary {
+            job: job.into(),
+            dataset: value.get("dataset").and_then(Value::as_str).map(str::to_owned),
+            models,
+            transformation: value.get("transformation").map(tagged_text),
+            records: value.get("records").and_then(Value::as_u64),
+            suppressed: value.get("suppressed").and_then(Value::as_u64),
+            classes: count(&["classes"]),
+            prosecutor_max: number(&["prosecutor_highest", "prosecutor_max"]),
+            prosecutor_avg: number(&["prosecutor_average", "prosecutor_avg"]),
+            journalist_max: number(&["journalist_highest", "journalist_max"]),
+            marketer: number(&["marketer"]),
+            sample_uniques: number(&["sample_uniques"]),
+            population_uniques: number(&["population_uniques_zayatz", "population_uniques"]),
+        }
     }
 }
 
@@ -244,8 +365,13 @@ mod tests {
             entry(
                 3,
                 json!({"kind": "anonymization_run", "principal": "ana", "dataset": "icu",
-                "details": {"job": "adult-k5", "models": ["5-anonymity"],
-                    "risk": {"prosecutor_max": 0.2, "records": 100}}}),
+                "details": {"job": "adult-k5", "models": [{"type": "k-anonymity", "k": 5}],
+                    "records": 100,
+                    "transformation": {"method": "full-domain", "levels": [["age", 2]],
+                        "optimal": true},
+                    "risk": {"prosecutor_highest": 0.2, "prosecutor_average": 0.05,
+                        "marketer": 0.05, "sample_uniques": 0.0,
+                        "population_uniques_zayatz": 0.0, "classes": 20}}}),
             ),
         ];
         let facts = LogFacts::from_entries(&entries);
@@ -256,6 +382,14 @@ mod tests {
         assert_eq!(facts.risks[0].job, "adult-k5");
         assert_eq!(facts.risks[0].prosecutor_max, Some(0.2));
         assert_eq!(facts.risks[0].records, Some(100));
+        assert_eq!(facts.risks[0].classes, Some(20));
+        assert_eq!(facts.risks[0].population_uniques, Some(0.0));
+        assert_eq!(facts.risks[0].models, ["k-anonymity (k = 5)"]);
+        assert_eq!(
+            facts.risks[0].transformation.as_deref(),
+            Some("full-domain (levels = age 2, optimal = true)")
+        );
+        assert_eq!(facts.risks[0].dataset.as_deref(), Some("icu"));
         let kinds: Vec<MeasureKind> = facts.measures.iter().map(|m| m.kind).collect();
         assert!(kinds.contains(&MeasureKind::DifferentialPrivacy));
         assert!(kinds.contains(&MeasureKind::Other));

@@ -22,6 +22,12 @@
 //! retention = "extracts deleted 5 years after the project ends"
 //! security_measures = ["role-based access", "encrypted disks"]
 //!
+//! # Per job, by the job's name (its file's stem: `adult-k5.toml` is `adult-k5`); job files
+//! # themselves refuse unknown keys, so purposes and retention live here.
+//! [jobs.adult-k5]
+//! purpose = "public-use extract for the regional health report"
+//! retention = "anonymized extract kept 10 years; working copies deleted after the run"
+//!
 //! [expert_determination]
 //! max_prosecutor_risk = 0.09
 //! max_average_risk = 0.05
@@ -29,6 +35,8 @@
 //! max_sample_uniques = 0.0
 //! max_population_uniques = 0.01
 //! ```
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -138,9 +146,22 @@ pub struct ProjectDescription {
     /// The processing activity.
     #[serde(default)]
     pub processing: Processing,
+    /// What each job is for, by job name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobPurpose>,
     /// Expert Determination thresholds.
     #[serde(default)]
     pub expert_determination: ExpertThresholds,
+}
+
+/// What one job is for and how long its output is kept: what a job file cannot say.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobPurpose {
+    /// The job's purpose.
+    pub purpose: Option<String>,
+    /// Its retention rule.
+    pub retention: Option<String>,
 }
 
 impl ProjectDescription {
@@ -176,6 +197,9 @@ mod tests {
         let project = ProjectDescription::from_toml(&example).unwrap();
         assert_eq!(project.controller.name.as_deref(), Some("St. Example Hospital"));
         assert_eq!(project.expert_determination, ExpertThresholds::default());
+        let job = &project.jobs["adult-k5"];
+        assert!(job.purpose.as_deref().is_some_and(|p| p.starts_with("public-use")));
+        assert!(job.retention.is_some());
         assert!(ProjectDescription::from_toml("").unwrap().processing.purposes.is_empty());
         let typo = ProjectDescription::from_toml("[processing]\npurpose = [\"x\"]\n");
         assert!(matches!(typo, Err(AuditError::Compliance(m)) if m.contains("purpose")));

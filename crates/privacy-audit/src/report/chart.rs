@@ -9,12 +9,12 @@ use time::OffsetDateTime;
 
 use crate::error::AuditError;
 
-/// One line of a chart: cumulative ε at each point in time (Unix seconds).
+/// One line of a chart: the cumulative amount (ε or δ) at each point in time (Unix seconds).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     /// The legend entry.
     pub name: String,
-    /// `(time, cumulative ε)`, in time order.
+    /// `(time, cumulative amount)`, in time order.
     pub points: Vec<(f64, f64)>,
 }
 
@@ -48,8 +48,14 @@ fn date_label(seconds: f64) -> String {
     }
 }
 
-/// A step chart of cumulative ε for every series, with the budget's total as a red line.
-pub fn budget_chart(title: &str, series: &[Series], total: f64) -> Result<String, AuditError> {
+/// A step chart of the cumulative amount `symbol` (`ε` or `δ`) for every series, with the
+/// budget's total as a red line (none when `total` is 0).
+pub fn budget_chart(
+    title: &str,
+    series: &[Series],
+    total: f64,
+    symbol: &str,
+) -> Result<String, AuditError> {
     let times = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let (mut x0, mut x1) = times.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
     if x0 > x1 {
@@ -77,15 +83,18 @@ pub fn budget_chart(title: &str, series: &[Series], total: f64) -> Result<String
             .configure_mesh()
             .x_labels(4)
             .x_label_formatter(&|x| date_label(*x))
-            .y_desc("cumulative ε")
+            .y_label_formatter(&|y| super::number(*y))
+            .y_desc(format!("cumulative {symbol}"))
             .draw()
             .map_err(chart_error)?;
-        let limit = vec![(x0, total), (x1, total)];
-        chart
-            .draw_series(LineSeries::new(limit, RED.stroke_width(1)))
-            .map_err(chart_error)?
-            .label(format!("budget ε = {}", super::number(total)))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+        if total > 0.0 {
+            let limit = vec![(x0, total), (x1, total)];
+            chart
+                .draw_series(LineSeries::new(limit, RED.stroke_width(1)))
+                .map_err(chart_error)?
+                .label(format!("budget {symbol} = {}", super::number(total)))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+        }
         for (i, line) in series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             chart
@@ -134,11 +143,13 @@ mod tests {
             },
             Series { name: "bob".into(), points: vec![(1.7e9 + 60.0, 0.1)] },
         ];
-        let first = budget_chart("adult & co", &series, 1.0).unwrap();
-        let second = budget_chart("adult & co", &series, 1.0).unwrap();
+        let first = budget_chart("adult & co", &series, 1.0, "ε").unwrap();
+        let second = budget_chart("adult & co", &series, 1.0, "ε").unwrap();
         assert_eq!(first, second);
         assert!(first.starts_with("<svg") && first.contains("ana &lt;admin&gt;"));
         assert!(first.contains("2023-11-14"), "dates label the time axis");
-        assert!(budget_chart("empty", &[], 1.0).unwrap().starts_with("<svg"));
+        assert!(budget_chart("empty", &[], 1.0, "ε").unwrap().starts_with("<svg"));
+        let delta = budget_chart("d", &series, 1e-5, "δ").unwrap();
+        assert!(delta.contains("cumulative δ") && delta.contains("budget δ = 0.00001"), "{delta}");
     }
 }
