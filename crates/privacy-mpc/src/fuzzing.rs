@@ -49,7 +49,7 @@ pub fn messages(data: &[u8]) {
         assert_eq!(roster.to_bytes(), data, "roster does not re-encode");
     }
     let _ = parse_hello(data, PsiMode::Intersection);
-    let expected = data.len().saturating_sub(13) / 32;
+    let expected = data.len().saturating_sub(14) / 32;
     if let Ok(points) = parse_chunk(data, 0, expected) {
         let key = PsiKey::from_fixed_for_fuzzing();
         if let Ok(out) = key.reblind(&points) {

@@ -296,8 +296,13 @@ fn decode_as(kind: &str, bytes: &[u8]) -> Result<(), MpcError> {
             let key = PsiKey::random(&mut SecureRng::seeded_for_tests_only(1));
             let point: [u8; 32] = bytes.try_into().unwrap();
             let psi = key.reblind(&[point]).map(|_| ());
+            // The point as the top coefficient's commitment, after the basepoint (the identity
+            // is allowed only as C_0, a secret of 0).
             let mut commitment = vec![1u8];
-            commitment.extend_from_slice(&1u64.to_le_bytes());
+            commitment.extend_from_slice(&2u64.to_le_bytes());
+            commitment.extend_from_slice(
+                curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.as_bytes(),
+            );
             commitment.extend_from_slice(bytes);
             let feldman = FeldmanCommitments::from_bytes(&commitment).map(|_| ());
             let name = |r: &Result<(), MpcError>| r.as_ref().err().map(variant);

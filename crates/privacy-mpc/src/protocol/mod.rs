@@ -23,6 +23,7 @@
 pub mod arith;
 pub mod beaver;
 pub mod compare;
+pub mod dealer;
 pub(crate) mod message;
 pub mod preprocessing;
 pub mod stats;
@@ -32,7 +33,9 @@ use privacy_core::{AuditEvent, AuditEventKind, AuditSink};
 use crate::error::MpcError;
 use crate::transport::Transport;
 
-pub use preprocessing::{BitPreprocessing, DealerStock, Preprocessing, TrustedDealer};
+pub use preprocessing::{
+    BitPreprocessing, DealRequest, DealerStock, Preprocessing, StockBinding, TrustedDealer,
+};
 
 /// Who the adversary may be, and how many parties it may control, for which a protocol keeps
 /// its inputs private and its output correct.
