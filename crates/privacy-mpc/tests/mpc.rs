@@ -145,6 +145,58 @@ fn secure_total_and_psi_run_over_the_tls_mesh() {
 }
 
 #[test]
+fn a_dealer_serves_its_group_and_refuses_a_site_claiming_another_seat() {
+    use privacy_mpc::protocol::dealer::{fetch_stock, request_stock, serve_stock, StockRequest};
+    use privacy_mpc::protocol::DealRequest;
+    let ca = NetworkCa::generate("test network").unwrap();
+    let (dealer_listener, dealer_addr) = loopback();
+    let dealer_id = ca.identity("dealer").unwrap();
+    let request = DealRequest { triples: 3, ..DealRequest::default() };
+    let dealer = std::thread::spawn(move || {
+        let mut rng = SecureRng::seeded_for_tests_only(40);
+        let sink = MemorySink::default();
+        let context = RunContext { audit: &sink, principal: "dealer" };
+        let report = serve_stock(&dealer_listener, &dealer_id, 2, &options(), &mut rng, &context);
+        let events = sink.0.lock().unwrap();
+        (report, events[0].details["protocol"].clone())
+    });
+    // A site of the network claims hospital-a's seat of a made-up mesh: its certificate names
+    // someone else, so the dealer refuses it and keeps waiting for the real group.
+    let liar = ca.identity("hospital-x").unwrap();
+    let fake = StockRequest {
+        session: [1; 16],
+        roster: vec!["hospital-a".into(), "hospital-x".into()],
+        party: 0,
+        ring: 2,
+        request,
+    };
+    let refused = request_stock::<Scalar>(&dealer_addr, "dealer", &liar, &fake, &options());
+    assert!(matches!(refused, Err(MpcError::Transport(_))), "{refused:?}");
+    let (listener, addr) = loopback();
+    let id_b = ca.identity("hospital-b").unwrap();
+    let dealer_for_b = dealer_addr.clone();
+    let b = std::thread::spawn(move || {
+        let (own, own_addr) = loopback();
+        let mesh = join(&addr, "coordinator", Some(&own), &own_addr, &id_b, "beaver", &options())?;
+        fetch_stock::<Scalar>(&dealer_for_b, "dealer", &id_b, &mesh, request, &options())
+            .map(|s| s.remaining())
+    });
+    let coordinator = ca.identity("coordinator").unwrap();
+    let mut rng = SecureRng::seeded_for_tests_only(41);
+    let mesh = coordinate(&listener, &coordinator, "beaver", 2, &options(), &mut rng).unwrap();
+    let mine =
+        fetch_stock::<Scalar>(&dealer_addr, "dealer", &coordinator, &mesh, request, &options())
+            .unwrap();
+    assert_eq!(mine.remaining(), request);
+    assert_eq!(b.join().unwrap().unwrap(), request);
+    let (report, protocol) = dealer.join().unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.roster, vec!["coordinator".to_owned(), "hospital-b".to_owned()]);
+    assert_eq!(report.refused, 1);
+    assert_eq!(protocol, "preprocessing-dealer");
+}
+
+#[test]
 fn a_site_from_another_network_or_under_another_name_is_refused() {
     let ca = NetworkCa::generate("network").unwrap();
     let stranger_ca = NetworkCa::generate("elsewhere").unwrap();

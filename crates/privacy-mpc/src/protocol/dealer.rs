@@ -128,10 +128,25 @@ pub fn fetch_stock<R: Ring>(
         ring: R::TAG,
         request,
     };
+    request_stock(dealer_addr, dealer_name, identity, &ask, options)
+}
+
+/// Sends `ask` to the dealer and returns the stock it answers with, checked against the
+/// request's session and seat. [`fetch_stock`] builds `ask` from a mesh; this entry point is
+/// for sites that keep their mesh's details themselves.
+pub fn request_stock<R: Ring>(
+    dealer_addr: &str,
+    dealer_name: &str,
+    identity: &TlsIdentity,
+    ask: &StockRequest,
+    options: &TlsOptions,
+) -> Result<DealerStock<R>, MpcError> {
+    if ask.ring != R::TAG {
+        return Err(MpcError::InvalidInput("the request names another ring".into()));
+    }
     let link = TlsLink::connect(dealer_addr, dealer_name, identity, options)?;
     link.send(&ask.to_bytes())?;
-    let stock = link.receive(options.setup_timeout, 0)?;
-    let stock = zeroize::Zeroizing::new(stock);
+    let stock = zeroize::Zeroizing::new(link.receive(options.setup_timeout, 0)?);
     DealerStock::from_bytes(&stock, ask.binding())
 }
 
