@@ -14,14 +14,14 @@ use privacy_core::SecureRng;
 use super::arith::{open, open_tagged, share_inputs};
 use super::message::tag;
 use super::preprocessing::Preprocessing;
-use super::{audited, RunContext, SEMI_HONEST_WITH_DEALER};
+use super::{audited, owner_inputs, RunContext, SEMI_HONEST_WITH_DEALER};
 use crate::error::MpcError;
 use crate::ring::Ring;
 use crate::transport::Transport;
 
 /// The bound on the factors of [`secure_product`]: |v| < 2^62, so products stay below 2^124
 /// in magnitude and read back exactly from the scalar field.
-pub const PRODUCT_INPUT_BOUND: i64 = 1 << 62;
+pub const PRODUCT_INPUT_BOUND: i64 = super::OWNER_INPUT_BOUND;
 
 /// Shares of x_k · y_k for each k, from shares of x and y. One round.
 pub fn multiply<R: Ring>(
@@ -69,27 +69,9 @@ pub fn secure_product(
     count: usize,
 ) -> Result<Vec<i128>, MpcError> {
     audited(context, "secure-product", SEMI_HONEST_WITH_DEALER, transport, |t| {
-        let (a, b) = owners;
-        if a == b || a >= t.parties() || b >= t.parties() {
-            return Err(MpcError::InvalidInput("two distinct owners are needed".into()));
-        }
-        let owns = t.party() == a || t.party() == b;
-        if owns && values.len() != count {
-            return Err(MpcError::InvalidInput("an owner must input exactly count values".into()));
-        }
-        if values.iter().any(|v| v.unsigned_abs() >= PRODUCT_INPUT_BOUND as u64) {
-            return Err(MpcError::OutOfRange {
-                what: "product inputs",
-                reason: "outside (-2^62, 2^62)",
-            });
-        }
-        let mine: Vec<Scalar> = if owns {
-            values.iter().map(|v| Scalar::from_i128(i128::from(*v))).collect()
-        } else {
-            vec![Scalar::ZERO; count]
-        };
+        let mine: Vec<Scalar> = owner_inputs(t, owners, values, count, "product inputs")?;
         let shares = share_inputs(t, rng, &mine)?;
-        let products = multiply(t, preprocessing, &shares[a], &shares[b])?;
+        let products = multiply(t, preprocessing, &shares[owners.0], &shares[owners.1])?;
         open(t, &products)?
             .into_iter()
             .map(|p| {

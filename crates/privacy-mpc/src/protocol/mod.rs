@@ -97,6 +97,37 @@ pub(crate) fn audited<T>(
     result
 }
 
+/// The bound on the inputs of the two-owner protocols (comparison, product): |v| < 2^62.
+pub(crate) const OWNER_INPUT_BOUND: i64 = 1 << 62;
+
+/// This party's inputs to a protocol where parties `owners.0` and `owners.1` each input
+/// `count` integers in (−2^62, 2^62) and every other party inputs zeros. Refuses equal or
+/// unknown owners, an owner with another count, and values outside the bound.
+pub(crate) fn owner_inputs<R: crate::ring::Ring>(
+    t: &dyn Transport,
+    owners: (usize, usize),
+    values: &[i64],
+    count: usize,
+    what: &'static str,
+) -> Result<Vec<R>, MpcError> {
+    let (a, b) = owners;
+    if a == b || a >= t.parties() || b >= t.parties() {
+        return Err(MpcError::InvalidInput("two distinct owners are needed".into()));
+    }
+    let owns = t.party() == a || t.party() == b;
+    if owns && values.len() != count {
+        return Err(MpcError::InvalidInput("an owner must input exactly count values".into()));
+    }
+    if values.iter().any(|v| v.unsigned_abs() >= OWNER_INPUT_BOUND as u64) {
+        return Err(MpcError::OutOfRange { what, reason: "outside (-2^62, 2^62)" });
+    }
+    Ok(if owns {
+        values.iter().map(|v| R::from_i128(i128::from(*v))).collect()
+    } else {
+        vec![R::ZERO; count]
+    })
+}
+
 /// The audit event of one run: metadata only.
 pub fn run_event(
     principal: &str,
