@@ -385,3 +385,112 @@ fn negative_vectors_are_refused_with_the_named_error() {
     }
     assert_eq!(checked, doc["numberOfTests"].as_u64().unwrap());
 }
+
+/// Checks one case of `tests/vectors/generated.json`.
+fn check_generated(kind: &str, case: &serde_json::Value) -> Result<(), MpcError> {
+    use privacy_mpc::elgamal::threshold::{
+        DealerMessage, DecryptionShare, KeyShare, ThresholdPublicKey,
+    };
+    use privacy_mpc::pprl::{EncodingFile, LinkageSchema};
+    use privacy_mpc::protocol::dealer::StockRequest;
+    use privacy_mpc::protocol::DealerStock;
+    use privacy_mpc::sharing::{AdditiveShare, PedersenCommitments};
+    use privacy_mpc::zkp::norm::commitments_from_bytes;
+    use privacy_mpc::zkp::{
+        BoundedNormProof, ChaumPedersenProof, DlogEquality, NormBound, RangeProof, SchnorrProof,
+    };
+    use privacy_mpc::{Commitment, PedersenGenerators};
+    let field = |name: &str| hex::decode(case[name].as_str().unwrap()).unwrap();
+    let point = |name: &str| privacy_mpc::group::decode_point(&field(name), "vector").unwrap();
+    let bytes = || field("input");
+    let text = || case["text"].as_str().unwrap().to_owned();
+    let mut rng = SecureRng::seeded_for_tests_only(77);
+    let gens = PedersenGenerators::standard();
+    match kind {
+        "AdditiveShareZ64" => AdditiveShare::<Z64>::from_bytes(&bytes()).map(drop),
+        "AdditiveShareScalar" => AdditiveShare::<Scalar>::from_bytes(&bytes()).map(drop),
+        "PedersenCommitments" => PedersenCommitments::from_bytes(&bytes()).map(drop),
+        "ProtocolMessageZ64"
+        | "ProtocolMessageScalar"
+        | "MeshHello"
+        | "JoinRequest"
+        | "Roster"
+        | "PsiChunk" => privacy_mpc::fuzzing::decode(kind, &bytes()),
+        "DealerStockScalar" => {
+            DealerStock::<Scalar>::from_bytes(&bytes(), privacy_mpc::fuzzing::fuzz_binding(1))
+                .map(drop)
+        }
+        "StockRequest" => StockRequest::from_bytes(&bytes()).map(drop),
+        "ThresholdDealerMessage" => DealerMessage::from_bytes(&bytes()).map(drop),
+        "ThresholdDecryptionShare" => DecryptionShare::from_bytes(&bytes()).map(drop),
+        "ThresholdPublicKey" => ThresholdPublicKey::from_bytes(&bytes()).map(drop),
+        "ThresholdKeyShare" => KeyShare::from_bytes(&bytes()).map(drop),
+        "CommitmentVector" => commitments_from_bytes(&bytes()).map(drop),
+        "BoundedNormDecode" => BoundedNormProof::from_bytes(&bytes()).map(drop),
+        "LinkageSchema" => LinkageSchema::from_json(&text()).map(drop),
+        "EncodingFile" => EncodingFile::from_json(&text()).map(drop),
+        "BoundedNormVerify" => {
+            let statement = &case["statement"];
+            let bound = match statement["norm"].as_str().unwrap() {
+                "l2" => NormBound::L2 {
+                    coordinate_bits: statement["coordinateBits"].as_u64().unwrap() as u32,
+                    squared_norm: statement["squaredNorm"].as_u64().unwrap(),
+                },
+                _ => NormBound::LInf { max_abs: statement["maxAbs"].as_u64().unwrap() },
+            };
+            let commitments = commitments_from_bytes(&field("commitments"))?;
+            let proof = BoundedNormProof::from_bytes(&field("proof"))?;
+            proof.verify(&field("context"), &gens, &bound, &commitments, &mut rng)
+        }
+        "SchnorrVerify" => SchnorrProof::from_bytes(&field("proof"))?.verify(
+            &field("context"),
+            &point("base"),
+            &point("public"),
+        ),
+        "ChaumPedersenVerify" => {
+            let statement =
+                DlogEquality { g: point("g"), a: point("a"), h: point("h"), b: point("b") };
+            ChaumPedersenProof::from_bytes(&field("proof"))?.verify(&field("context"), &statement)
+        }
+        "RangeVerify" => {
+            let commitments = case["commitments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| Commitment::from_bytes(&hex::decode(c.as_str().unwrap()).unwrap()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let bits = case["bits"].as_u64().unwrap() as u32;
+            RangeProof::from_bytes(&field("proof"))?.verify(
+                &field("context"),
+                &gens,
+                &commitments,
+                bits,
+                &mut rng,
+            )
+        }
+        other => panic!("unknown test group {other}"),
+    }
+}
+
+#[test]
+fn generated_vectors_give_their_named_results() {
+    let text = include_str!("vectors/generated.json");
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut checked = 0;
+    for group in doc["testGroups"].as_array().unwrap() {
+        let kind = group["type"].as_str().unwrap();
+        for case in group["tests"].as_array().unwrap() {
+            let outcome = check_generated(kind, case);
+            match case["error"].as_str() {
+                None => assert!(outcome.is_ok(), "{kind} {}: {outcome:?}", case["comment"]),
+                Some(expected) => {
+                    let error = outcome.expect_err(&format!("{kind} accepted {}", case["comment"]));
+                    assert_eq!(variant(&error), expected, "{kind} {}", case["comment"]);
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, doc["numberOfTests"].as_u64().unwrap());
+    assert!(checked >= 120, "only {checked} vectors");
+}

@@ -40,8 +40,8 @@
 //!
 //! **Joint decryption** ([`decrypt_jointly`]): every participating site broadcasts its
 //! decryption shares of all ciphertexts with Chaum–Pedersen proofs; each site drops every
-//! share set that fails a proof (naming the party) and combines the first `t` valid ones, its
-//! own among them. Robust: up to (participants − t) sites may send bad shares and the others
+//! share set that fails a proof (naming the party) and combines the valid sets of the `t`
+//! lowest-numbered parties (any `t` valid shares give the same plaintext). Robust: up to (participants − t) sites may send bad shares and the others
 //! still decrypt. Every message is read with a strict parser; the sites must agree on the key
 //! and the ciphertexts (a digest of both opens each message).
 
