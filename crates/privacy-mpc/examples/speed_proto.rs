@@ -62,14 +62,20 @@ fn main() {
         ops.push(rate(0.5, || black_box(a) + black_box(b)));
         ops.push(rate(1.0, || sk.decrypt(black_box(&big), &table, 0, 32).unwrap()));
         ops.push(rate(1.0, || sk.decrypt(black_box(&five), &table, 0, 32).unwrap()));
-        ops.push(1000.0 * rate(1.0, || {
-            sk.decrypt_batch_audited(&cts, &small_table, (-(1 << 15), 16), &audit).unwrap()
-        }));
-        ops.push(1000.0 * rate(1.0, || {
-            cts.iter()
-                .map(|c| sk.decrypt(c, &small_table, -(1 << 15), 16).unwrap())
-                .collect::<Vec<_>>()
-        }));
+        ops.push(
+            1000.0
+                * rate(1.0, || {
+                    sk.decrypt_batch_audited(&cts, &small_table, (-(1 << 15), 16), &audit).unwrap()
+                }),
+        );
+        ops.push(
+            1000.0
+                * rate(1.0, || {
+                    cts.iter()
+                        .map(|c| sk.decrypt(c, &small_table, -(1 << 15), 16).unwrap())
+                        .collect::<Vec<_>>()
+                }),
+        );
         ops.push(rate(1.0, || scheme.share_bytes(black_box(&secret), &mut rng).unwrap()));
         ops.push(rate(1.0, || recover_bytes(black_box(&shares[3..])).unwrap()));
         ops.push(10_000.0 * rate(2.0, || ka.blind(black_box(&ids))));
