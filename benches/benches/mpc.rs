@@ -8,9 +8,11 @@
 //!   second (target: at least 15,000 per pass).
 //! - `pprl_encode_febrl`: encoding the 1,000 FEBRL records with the bundled linkage schema, and
 //!   linking 500 against 500 with blocking.
+//! - `bounded_norm_proof`: proving and verifying that 1,024 committed 16-bit coordinates have
+//!   a bounded Euclidean norm (one chunk), and the L∞ variant.
 //!
-//! Run: `cargo bench -p medi-privacy-benches --bench mpc` (pin to one core with
-//! `taskset -c 0` for the figures in the report).
+//! Run: `taskset -c 1 cargo bench -p medi-privacy-benches --bench mpc` (one core, as in
+//! `benches/RESULTS-mpc-proto.md`).
 
 use std::hint::black_box;
 
@@ -20,6 +22,8 @@ use privacy_mpc::pprl::{link, Encoder, LshBlocking};
 use privacy_mpc::psi::{normalise_identifier, PsiKey};
 use privacy_mpc::sharing::shamir::recover_bytes;
 use privacy_mpc::sharing::Shamir;
+use privacy_mpc::zkp::{CommittedVector, NormBound};
+use privacy_mpc::PedersenGenerators;
 
 fn shamir(c: &mut Criterion) {
     let mut group = c.benchmark_group("shamir_7_of_10_32_bytes");
@@ -88,5 +92,31 @@ fn pprl(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, shamir, psi, pprl);
+fn norm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bounded_norm_proof");
+    group.sample_size(10);
+    let mut rng = SecureRng::seeded_for_tests_only(3);
+    let gens = PedersenGenerators::standard();
+    let values: Vec<i64> = (0..1024).map(|i| (i * 7919) % 2001 - 1000).collect();
+    let squared_norm: u64 = values.iter().map(|v| (v * v) as u64).sum();
+    let vector = CommittedVector::commit(&gens, &values, &mut rng).expect("commit");
+    group.throughput(Throughput::Elements(values.len() as u64));
+    for (name, bound) in [
+        ("l2_16bit", NormBound::L2 { coordinate_bits: 16, squared_norm }),
+        ("linf", NormBound::LInf { max_abs: 1000 }),
+    ] {
+        group.bench_function(format!("prove_1024_{name}"), |b| {
+            b.iter(|| black_box(vector.prove(b"bench", &gens, &bound, &mut rng).expect("prove")))
+        });
+        let proof = vector.prove(b"bench", &gens, &bound, &mut rng).expect("prove");
+        group.bench_function(format!("verify_1024_{name}"), |b| {
+            b.iter(|| {
+                proof.verify(b"bench", &gens, &bound, vector.commitments(), &mut rng).expect("ok")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, shamir, psi, pprl, norm);
 criterion_main!(benches);

@@ -1,7 +1,9 @@
 //! A tiny, strict reader and writer for the byte formats of this crate (shares, protocol
 //! messages, PSI sets).
 //!
-//! Every format is length-checked: a reader refuses to read past the end, and
+//! Every format starts with a version byte (after a magic where it has one), read with
+//! [`Reader::version`]: a build refuses, as [`MpcError::UnsupportedVersion`], a message written
+//! under another layout instead of misreading it. Every format is length-checked: a reader refuses to read past the end, and
 //! [`Reader::finish`] refuses trailing bytes, so an input has exactly one parse. Lengths read
 //! from the input are bounded before anything is allocated, so a hostile length prefix cannot
 //! make a party allocate gigabytes. The trade-off is hand-written parsing instead of a serde
@@ -102,7 +104,18 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    /// Expects one fixed byte (a tag or version).
+    /// Expects the format version `version`; any other is [`MpcError::UnsupportedVersion`], so
+    /// a message from a newer or older build is refused by name rather than misread.
+    pub(crate) fn version(&mut self, version: u8) -> Result<(), MpcError> {
+        let found = self.u8()?;
+        if found == version {
+            Ok(())
+        } else {
+            Err(MpcError::UnsupportedVersion { what: self.what, found })
+        }
+    }
+
+    /// Expects one fixed byte (a tag).
     pub(crate) fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), MpcError> {
         if self.u8()? == byte {
             Ok(())

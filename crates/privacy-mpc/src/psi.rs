@@ -54,7 +54,9 @@ pub const PSI_THREAT_MODEL: ThreatModel = ThreatModel {
 
 /// The domain separator of the hash to the group.
 const HASH_DOMAIN: &[u8] = b"medi-privacy/psi/ristretto255/v1\0";
+/// The hello's magic; its last character is the protocol version.
 const HELLO_MAGIC: &[u8; 8] = b"mpc-psi1";
+const CHUNK_VERSION: u8 = 1;
 const CHUNK_TAG: u8 = 0x50;
 /// Points per message (32 MiB).
 const CHUNK_POINTS: usize = 1 << 20;
@@ -223,14 +225,12 @@ fn psi_rounds(
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.shuffle(rng);
     let shuffled: Vec<String> = order.iter().map(|i| ids[*i].clone()).collect();
-    send_points(t, peer, &key.blind(&shuffled))?;
-    let theirs = receive_points(t, peer, peer_size)?;
+    let theirs = exchange_points(t, peer, &key.blind(&shuffled), peer_size, CHUNK_POINTS)?;
     let mut theirs_twice = key.reblind(&theirs)?;
     if mode == PsiMode::Cardinality {
         theirs_twice.shuffle(rng);
     }
-    send_points(t, peer, &theirs_twice)?;
-    let mine_twice = receive_points(t, peer, ids.len())?;
+    let mine_twice = exchange_points(t, peer, &theirs_twice, ids.len(), CHUNK_POINTS)?;
     let common: HashSet<[u8; 32]> = theirs_twice.into_iter().collect();
     let hits: Vec<usize> =
         (0..mine_twice.len()).filter(|k| common.contains(&mine_twice[*k])).collect();
@@ -269,37 +269,47 @@ pub fn parse_hello(bytes: &[u8], mode: PsiMode) -> Result<usize, MpcError> {
     Ok(size as usize)
 }
 
-fn send_points(t: &mut dyn Transport, peer: usize, points: &[[u8; 32]]) -> Result<(), MpcError> {
-    for (index, chunk) in points.chunks(CHUNK_POINTS).enumerate() {
-        let mut w = Writer::with_capacity(13 + 32 * chunk.len());
-        // There are at most MAX_SET_SIZE / CHUNK_POINTS chunks.
-        w.u8(CHUNK_TAG).u32(index as u32).u64(chunk.len() as u64);
-        for p in chunk {
-            w.bytes(p);
-        }
-        t.send(peer, &w.finish())?;
-    }
-    Ok(())
-}
-
-fn receive_points(
+/// Sends `points` and receives `expected` points, `per_chunk` to a message, in lock step (send
+/// chunk k, then receive the peer's chunk k), so at most two chunks per direction are ever in
+/// flight and a bounded receive queue ([`crate::transport::tls`]) never stalls both sides.
+fn exchange_points(
     t: &mut dyn Transport,
     peer: usize,
+    points: &[[u8; 32]],
     expected: usize,
+    per_chunk: usize,
 ) -> Result<Vec<[u8; 32]>, MpcError> {
-    let mut points = Vec::with_capacity(expected);
-    let chunks = expected.div_ceil(CHUNK_POINTS);
+    let mut outgoing = points.chunks(per_chunk);
+    let mut received = Vec::with_capacity(expected);
+    let chunks = points.len().div_ceil(per_chunk).max(expected.div_ceil(per_chunk));
     for index in 0..chunks {
-        let want = CHUNK_POINTS.min(expected - index * CHUNK_POINTS);
-        points.extend(parse_chunk(&t.receive(peer)?, index, want)?);
+        if let Some(chunk) = outgoing.next() {
+            t.send(peer, &encode_chunk(index, chunk))?;
+        }
+        let want = per_chunk.min(expected.saturating_sub(index * per_chunk));
+        if want > 0 {
+            received.extend(parse_chunk(&t.receive(peer)?, index, want)?);
+        }
     }
-    Ok(points)
+    Ok(received)
 }
 
-/// Parses one chunk of a point set: tag, index, count, then 32-byte encodings. Canonicity and
-/// the identity are checked when the points are used ([`PsiKey::reblind`]) or compared.
+fn encode_chunk(index: usize, chunk: &[[u8; 32]]) -> Vec<u8> {
+    let mut w = Writer::with_capacity(14 + 32 * chunk.len());
+    // There are at most MAX_SET_SIZE / CHUNK_POINTS chunks, so the index fits in u32.
+    w.u8(CHUNK_VERSION).u8(CHUNK_TAG).u32(index as u32).u64(chunk.len() as u64);
+    for p in chunk {
+        w.bytes(p);
+    }
+    w.finish()
+}
+
+/// Parses one chunk of a point set: version, tag, index, count, then 32-byte encodings.
+/// Canonicity and the identity are checked when the points are used ([`PsiKey::reblind`]) or
+/// compared.
 pub fn parse_chunk(bytes: &[u8], index: usize, expected: usize) -> Result<Vec<[u8; 32]>, MpcError> {
     let mut r = Reader::new(bytes, "psi set");
+    r.version(CHUNK_VERSION)?;
     r.expect(CHUNK_TAG, "unexpected step")?;
     if r.u32()? as usize != index {
         return Err(MpcError::Malformed { what: "psi set", reason: "chunk out of order" });
@@ -363,6 +373,18 @@ mod tests {
     }
 
     #[test]
+    fn sets_of_several_chunks_cross_in_lock_step() {
+        let sizes = [7usize, 2];
+        let results = run_parties(2, 33, move |party, t, _| {
+            let mine: Vec<[u8; 32]> =
+                (0..sizes[party]).map(|i| [(10 * party + i) as u8; 32]).collect();
+            exchange_points(t, 1 - party, &mine, sizes[1 - party], 3).unwrap()
+        });
+        assert_eq!(results[0], (0..2).map(|i| [(10 + i) as u8; 32]).collect::<Vec<_>>());
+        assert_eq!(results[1], (0..7).map(|i| [i as u8; 32]).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn mode_mismatch_and_bad_chunks_are_refused() {
         let results = run_parties(2, 32, |party, t, rng| {
             let mode = if party == 0 { PsiMode::Intersection } else { PsiMode::Cardinality };
@@ -371,11 +393,17 @@ mod tests {
         assert!(results.iter().all(|r| matches!(r, Err(MpcError::ProtocolMismatch(_)))));
         assert!(parse_hello(&hello(PsiMode::Cardinality, MAX_SET_SIZE + 1), PsiMode::Cardinality)
             .is_err());
-        let mut chunk = vec![CHUNK_TAG, 1, 0, 0, 0];
+        let mut chunk = vec![CHUNK_VERSION, CHUNK_TAG, 1, 0, 0, 0];
         chunk.extend_from_slice(&1u64.to_le_bytes());
         chunk.extend_from_slice(&[7u8; 32]);
         assert!(parse_chunk(&chunk, 0, 1).is_err(), "chunk out of order accepted");
         assert!(parse_chunk(&chunk, 1, 2).is_err(), "short chunk accepted");
         assert_eq!(parse_chunk(&chunk, 1, 1).unwrap(), vec![[7u8; 32]]);
+        assert_eq!(encode_chunk(1, &[[7u8; 32]]), chunk);
+        chunk[0] = 9;
+        assert!(matches!(
+            parse_chunk(&chunk, 1, 1),
+            Err(MpcError::UnsupportedVersion { found: 9, .. })
+        ));
     }
 }

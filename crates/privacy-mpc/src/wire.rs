@@ -46,6 +46,18 @@ pub enum ObjectType {
     Proof = 8,
     /// A Paillier plaintext-encoding declaration (integer, fixed-point or packed).
     PaillierEncoding = 9,
+    /// One site's broadcast in threshold ElGamal key generation (Feldman commitments and a
+    /// proof of knowledge). Tags from 16 on belong to the protocol formats of `privacy-mpc`.
+    ThresholdDealerMessage = 16,
+    /// One site's decryption share of an ElGamal ciphertext, with its proof.
+    ThresholdDecryptionShare = 17,
+    /// One site's share of a threshold ElGamal key (secret) with the public side.
+    ThresholdKeyShare = 18,
+    /// The public side of a threshold ElGamal key: parameters, session, joint key and every
+    /// site's verification key.
+    ThresholdPublicKey = 19,
+    /// A list of Pedersen commitments (a committed vector, e.g. a model update).
+    CommitmentVector = 20,
 }
 
 /// Writes one object.

@@ -145,6 +145,58 @@ fn secure_total_and_psi_run_over_the_tls_mesh() {
 }
 
 #[test]
+fn a_dealer_serves_its_group_and_refuses_a_site_claiming_another_seat() {
+    use privacy_mpc::protocol::dealer::{fetch_stock, request_stock, serve_stock, StockRequest};
+    use privacy_mpc::protocol::DealRequest;
+    let ca = NetworkCa::generate("test network").unwrap();
+    let (dealer_listener, dealer_addr) = loopback();
+    let dealer_id = ca.identity("dealer").unwrap();
+    let request = DealRequest { triples: 3, ..DealRequest::default() };
+    let dealer = std::thread::spawn(move || {
+        let mut rng = SecureRng::seeded_for_tests_only(40);
+        let sink = MemorySink::default();
+        let context = RunContext { audit: &sink, principal: "dealer" };
+        let report = serve_stock(&dealer_listener, &dealer_id, 2, &options(), &mut rng, &context);
+        let events = sink.0.lock().unwrap();
+        (report, events[0].details["protocol"].clone())
+    });
+    // A site of the network claims hospital-a's seat of a made-up mesh: its certificate names
+    // someone else, so the dealer refuses it and keeps waiting for the real group.
+    let liar = ca.identity("hospital-x").unwrap();
+    let fake = StockRequest {
+        session: [1; 16],
+        roster: vec!["hospital-a".into(), "hospital-x".into()],
+        party: 0,
+        ring: 2,
+        request,
+    };
+    let refused = request_stock::<Scalar>(&dealer_addr, "dealer", &liar, &fake, &options());
+    assert!(matches!(refused, Err(MpcError::Transport(_))), "{refused:?}");
+    let (listener, addr) = loopback();
+    let id_b = ca.identity("hospital-b").unwrap();
+    let dealer_for_b = dealer_addr.clone();
+    let b = std::thread::spawn(move || {
+        let (own, own_addr) = loopback();
+        let mesh = join(&addr, "coordinator", Some(&own), &own_addr, &id_b, "beaver", &options())?;
+        fetch_stock::<Scalar>(&dealer_for_b, "dealer", &id_b, &mesh, request, &options())
+            .map(|s| s.remaining())
+    });
+    let coordinator = ca.identity("coordinator").unwrap();
+    let mut rng = SecureRng::seeded_for_tests_only(41);
+    let mesh = coordinate(&listener, &coordinator, "beaver", 2, &options(), &mut rng).unwrap();
+    let mine =
+        fetch_stock::<Scalar>(&dealer_addr, "dealer", &coordinator, &mesh, request, &options())
+            .unwrap();
+    assert_eq!(mine.remaining(), request);
+    assert_eq!(b.join().unwrap().unwrap(), request);
+    let (report, protocol) = dealer.join().unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.roster, vec!["coordinator".to_owned(), "hospital-b".to_owned()]);
+    assert_eq!(report.refused, 1);
+    assert_eq!(protocol, "preprocessing-dealer");
+}
+
+#[test]
 fn a_site_from_another_network_or_under_another_name_is_refused() {
     let ca = NetworkCa::generate("network").unwrap();
     let stranger_ca = NetworkCa::generate("elsewhere").unwrap();
@@ -296,8 +348,13 @@ fn decode_as(kind: &str, bytes: &[u8]) -> Result<(), MpcError> {
             let key = PsiKey::random(&mut SecureRng::seeded_for_tests_only(1));
             let point: [u8; 32] = bytes.try_into().unwrap();
             let psi = key.reblind(&[point]).map(|_| ());
+            // The point as the top coefficient's commitment, after the basepoint (the identity
+            // is allowed only as C_0, a secret of 0).
             let mut commitment = vec![1u8];
-            commitment.extend_from_slice(&1u64.to_le_bytes());
+            commitment.extend_from_slice(&2u64.to_le_bytes());
+            commitment.extend_from_slice(
+                curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.as_bytes(),
+            );
             commitment.extend_from_slice(bytes);
             let feldman = FeldmanCommitments::from_bytes(&commitment).map(|_| ());
             let name = |r: &Result<(), MpcError>| r.as_ref().err().map(variant);
@@ -327,4 +384,113 @@ fn negative_vectors_are_refused_with_the_named_error() {
         }
     }
     assert_eq!(checked, doc["numberOfTests"].as_u64().unwrap());
+}
+
+/// Checks one case of `tests/vectors/generated.json`.
+fn check_generated(kind: &str, case: &serde_json::Value) -> Result<(), MpcError> {
+    use privacy_mpc::elgamal::threshold::{
+        DealerMessage, DecryptionShare, KeyShare, ThresholdPublicKey,
+    };
+    use privacy_mpc::pprl::{EncodingFile, LinkageSchema};
+    use privacy_mpc::protocol::dealer::StockRequest;
+    use privacy_mpc::protocol::DealerStock;
+    use privacy_mpc::sharing::{AdditiveShare, PedersenCommitments};
+    use privacy_mpc::zkp::norm::commitments_from_bytes;
+    use privacy_mpc::zkp::{
+        BoundedNormProof, ChaumPedersenProof, DlogEquality, NormBound, RangeProof, SchnorrProof,
+    };
+    use privacy_mpc::{Commitment, PedersenGenerators};
+    let field = |name: &str| hex::decode(case[name].as_str().unwrap()).unwrap();
+    let point = |name: &str| privacy_mpc::group::decode_point(&field(name), "vector").unwrap();
+    let bytes = || field("input");
+    let text = || case["text"].as_str().unwrap().to_owned();
+    let mut rng = SecureRng::seeded_for_tests_only(77);
+    let gens = PedersenGenerators::standard();
+    match kind {
+        "AdditiveShareZ64" => AdditiveShare::<Z64>::from_bytes(&bytes()).map(drop),
+        "AdditiveShareScalar" => AdditiveShare::<Scalar>::from_bytes(&bytes()).map(drop),
+        "PedersenCommitments" => PedersenCommitments::from_bytes(&bytes()).map(drop),
+        "ProtocolMessageZ64"
+        | "ProtocolMessageScalar"
+        | "MeshHello"
+        | "JoinRequest"
+        | "Roster"
+        | "PsiChunk" => privacy_mpc::fuzzing::decode(kind, &bytes()),
+        "DealerStockScalar" => {
+            DealerStock::<Scalar>::from_bytes(&bytes(), privacy_mpc::fuzzing::fuzz_binding(1))
+                .map(drop)
+        }
+        "StockRequest" => StockRequest::from_bytes(&bytes()).map(drop),
+        "ThresholdDealerMessage" => DealerMessage::from_bytes(&bytes()).map(drop),
+        "ThresholdDecryptionShare" => DecryptionShare::from_bytes(&bytes()).map(drop),
+        "ThresholdPublicKey" => ThresholdPublicKey::from_bytes(&bytes()).map(drop),
+        "ThresholdKeyShare" => KeyShare::from_bytes(&bytes()).map(drop),
+        "CommitmentVector" => commitments_from_bytes(&bytes()).map(drop),
+        "BoundedNormDecode" => BoundedNormProof::from_bytes(&bytes()).map(drop),
+        "LinkageSchema" => LinkageSchema::from_json(&text()).map(drop),
+        "EncodingFile" => EncodingFile::from_json(&text()).map(drop),
+        "BoundedNormVerify" => {
+            let statement = &case["statement"];
+            let bound = match statement["norm"].as_str().unwrap() {
+                "l2" => NormBound::L2 {
+                    coordinate_bits: statement["coordinateBits"].as_u64().unwrap() as u32,
+                    squared_norm: statement["squaredNorm"].as_u64().unwrap(),
+                },
+                _ => NormBound::LInf { max_abs: statement["maxAbs"].as_u64().unwrap() },
+            };
+            let commitments = commitments_from_bytes(&field("commitments"))?;
+            let proof = BoundedNormProof::from_bytes(&field("proof"))?;
+            proof.verify(&field("context"), &gens, &bound, &commitments, &mut rng)
+        }
+        "SchnorrVerify" => SchnorrProof::from_bytes(&field("proof"))?.verify(
+            &field("context"),
+            &point("base"),
+            &point("public"),
+        ),
+        "ChaumPedersenVerify" => {
+            let statement =
+                DlogEquality { g: point("g"), a: point("a"), h: point("h"), b: point("b") };
+            ChaumPedersenProof::from_bytes(&field("proof"))?.verify(&field("context"), &statement)
+        }
+        "RangeVerify" => {
+            let commitments = case["commitments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| Commitment::from_bytes(&hex::decode(c.as_str().unwrap()).unwrap()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let bits = case["bits"].as_u64().unwrap() as u32;
+            RangeProof::from_bytes(&field("proof"))?.verify(
+                &field("context"),
+                &gens,
+                &commitments,
+                bits,
+                &mut rng,
+            )
+        }
+        other => panic!("unknown test group {other}"),
+    }
+}
+
+#[test]
+fn generated_vectors_give_their_named_results() {
+    let text = include_str!("vectors/generated.json");
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut checked = 0;
+    for group in doc["testGroups"].as_array().unwrap() {
+        let kind = group["type"].as_str().unwrap();
+        for case in group["tests"].as_array().unwrap() {
+            let outcome = check_generated(kind, case);
+            match case["error"].as_str() {
+                None => assert!(outcome.is_ok(), "{kind} {}: {outcome:?}", case["comment"]),
+                Some(expected) => {
+                    let error = outcome.expect_err(&format!("{kind} accepted {}", case["comment"]));
+                    assert_eq!(variant(&error), expected, "{kind} {}", case["comment"]);
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, doc["numberOfTests"].as_u64().unwrap());
+    assert!(checked >= 120, "only {checked} vectors");
 }

@@ -11,14 +11,19 @@
 //! (ElGamal, IEEE Trans. IT 1985; exponential variant: Cramer, Gennaro, Schoenmakers,
 //! EUROCRYPT '97). Not IND-CCA: ciphertexts are malleable by design.
 //!
-//! Speed: the public key keeps a precomputed fixed-base table of `Y`, so an encryption is three
-//! fixed-base multiplications (`r·G`, `m·G`, `r·Y`); additions are two point additions.
+//! Speed: the public key keeps a precomputed fixed-base table of `Y`, so an encryption is two
+//! fixed-base multiplications (`r·G`, `r·Y`) and a short constant-time one for the 64-bit
+//! plaintext (`m·G`, [`small_base`]); additions are two point additions. Batch decryption
+//! ([`SecretKey::decrypt_batch_audited`]) walks the discrete-log searches of all ciphertexts
+//! together (see [`DiscreteLogTable::solve_batch`]) and records one audit event.
 //!
 //! Constant time: encryption and the `x·c₁` of decryption are constant-time (dalek); the
 //! discrete-log search runs a fixed number of steps but not in constant time (see
 //! [`dlog`]).
 
+pub mod distributed;
 pub mod dlog;
+mod small_base;
 pub mod threshold;
 
 use std::ops::{Add, Sub};
@@ -101,7 +106,11 @@ impl PublicKey {
 
     /// Encrypts a signed integer.
     pub fn encrypt<R: RngCore + CryptoRng>(&self, m: i64, rng: &mut R) -> Ciphertext {
-        self.encrypt_scalar(&scalar_from_i64(m), rng)
+        let r = random_scalar(rng);
+        Ciphertext {
+            c1: RistrettoPoint::mul_base(&r),
+            c2: small_base::mul_base_i64(m) + &*self.table * &r,
+        }
     }
 
     /// Encrypts `m·G` for a scalar `m` (callers decrypting by search keep `m` small).
@@ -192,7 +201,11 @@ impl SecretKey {
         table.solve(&self.decrypt_point(c), lo, bits)
     }
 
-    /// Decrypts a batch over one range and table, recording one `Decryption` event first.
+    /// Decrypts a batch over one range `[lo, lo + 2^bits)` and table, recording one
+    /// `Decryption` event first (a sink that refuses it stops the call before anything is
+    /// decrypted). The searches of all ciphertexts are walked together
+    /// ([`DiscreteLogTable::solve_batch`]). Refuses the whole batch with
+    /// [`MpcError::DiscreteLogOutOfRange`] if any plaintext lies outside the range.
     pub fn decrypt_batch_audited(
         &self,
         ciphertexts: &[Ciphertext],
@@ -200,16 +213,14 @@ impl SecretKey {
         range: (i64, u32),
         audit: &AuditContext<'_>,
     ) -> Result<Vec<i64>> {
-        let results = ciphertexts
-            .iter()
-            .map(|c| self.decrypt(c, table, range.0, range.1))
-            .collect::<Result<_>>()?;
         audit.decrypted(
             "elgamal-ristretto255",
             &self.public_key()?.fingerprint_hex(),
             ciphertexts.len(),
         )?;
-        Ok(results)
+        let points: Vec<RistrettoPoint> =
+            ciphertexts.iter().map(|c| self.decrypt_point(c)).collect();
+        table.solve_batch(&points, range.0, range.1)?.into_iter().collect()
     }
 
     /// A proof that `c` decrypts to `m` (Chaum–Pedersen on `Y = x·G`, `c₂ − m·G = x·c₁`).

@@ -193,3 +193,65 @@ proptest! {
         prop_assert_eq!(sk.decrypt(&ca.mul_scalar(k), table(), lo, 17).unwrap(), k * a);
     }
 }
+
+#[test]
+fn threshold_objects_round_trip_and_refuse_damage() {
+    use super::threshold::{DealerMessage, DecryptionShare, KeyShare, ThresholdPublicKey};
+    let params = ThresholdParams::new(2, 4).unwrap();
+    let sites = run_dkg(params, b"wire", 21);
+    let mut rng = SecureRng::seeded_for_tests_only(22);
+    let dealing = deal(params, 3, b"wire", &mut rng).unwrap();
+    let message = DealerMessage::from_bytes(&dealing.message.to_bytes()).unwrap();
+    assert_eq!(message, dealing.message);
+    let public = sites[1].public();
+    let bytes = public.to_bytes();
+    assert_eq!(&ThresholdPublicKey::from_bytes(&bytes).unwrap(), public);
+    // Move one verification key off the polynomial: the consistency check refuses it.
+    let mut moved = bytes.clone();
+    let last = moved.len() - 32;
+    moved[last..]
+        .copy_from_slice(curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.as_bytes());
+    assert!(matches!(ThresholdPublicKey::from_bytes(&moved), Err(MpcError::InvalidKey(_))));
+    let key = sites[2].to_bytes();
+    let back = KeyShare::from_bytes(&key).unwrap();
+    assert_eq!((back.index(), back.public()), (3, public));
+    // Another site's secret under this index is refused.
+    let mut swapped = key.to_vec();
+    let secret_at = 5 + 4 + 4 + 4;
+    swapped[secret_at..secret_at + 32]
+        .copy_from_slice(&sites[0].to_bytes()[secret_at..secret_at + 32]);
+    assert!(matches!(KeyShare::from_bytes(&swapped), Err(MpcError::InvalidKey(_))));
+    let c = public.joint().encrypt(9, &mut rng);
+    let sink = NullAuditSink;
+    let share = back.decryption_share(&c, &mut rng, &AuditContext::new(&sink, "s")).unwrap();
+    let parsed = DecryptionShare::from_bytes(&share.to_bytes()).unwrap();
+    assert_eq!(parsed, share);
+    public.verify_share(&c, &parsed).unwrap();
+    let other = public.joint().encrypt(9, &mut rng);
+    assert!(matches!(public.verify_share(&other, &parsed), Err(MpcError::ProofRejected(_))));
+    let mut zero = share.to_bytes();
+    zero[5 + 4..5 + 8].copy_from_slice(&0u32.to_be_bytes());
+    assert!(matches!(DecryptionShare::from_bytes(&zero), Err(MpcError::InvalidShareId)));
+}
+
+#[test]
+fn batch_decryption_matches_one_by_one_and_refuses_out_of_range() {
+    let (sk, pk) = keypair(23);
+    let mut rng = SecureRng::seeded_for_tests_only(24);
+    let sink = NullAuditSink;
+    let audit = AuditContext::new(&sink, "s");
+    let values: Vec<i64> = (0..300).map(|i| (i * 37) % 255 - 127).collect();
+    let cts: Vec<Ciphertext> = values.iter().map(|v| pk.encrypt(*v, &mut rng)).collect();
+    assert_eq!(sk.decrypt_batch_audited(&cts, table(), (-128, 8), &audit).unwrap(), values);
+    // A 24-bit range: 2^8 giant steps for each of the 300 ciphertexts, walked together.
+    assert_eq!(
+        sk.decrypt_batch_audited(&cts[..5], table(), (-(1 << 23), 24), &audit).unwrap(),
+        values[..5]
+    );
+    let mut with_outlier = cts.clone();
+    with_outlier.push(pk.encrypt(500, &mut rng));
+    assert!(matches!(
+        sk.decrypt_batch_audited(&with_outlier, table(), (-128, 8), &audit),
+        Err(MpcError::DiscreteLogOutOfRange)
+    ));
+}

@@ -16,8 +16,18 @@
 //! Pairs at or above the threshold are assigned greedily, most similar first, each record used
 //! at most once: the solver anonlink uses for 1-to-1 linkage. Field-level encodings are
 //! compared by the mean Dice similarity of the fields where either side has bits set.
+//!
+//! **Memory.** Pairs are scored as they are generated, never listed first: exhaustive
+//! comparison walks the |A|·|B| pairs in place, and blocking indexes the second file's band
+//! keys (`L` keys per record) and removes duplicate candidates of each first-file record with
+//! one marker per second-file record. Only pairs at or above the threshold are kept, at most
+//! [`MAX_SCORED_PAIRS`] (16 bytes each, 512 MiB in all); a linkage with more is refused with
+//! [`MpcError::InvalidInput`] (raise the threshold or block) rather than exhausting memory.
 
 use std::collections::{HashMap, HashSet};
+
+/// The most pairs at or above the threshold one linkage keeps (2^25).
+pub const MAX_SCORED_PAIRS: usize = 1 << 25;
 
 use sha2::{Digest, Sha256};
 
@@ -65,18 +75,32 @@ pub fn link(
     if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(MpcError::InvalidInput("the threshold must lie in (0, 1]".into()));
     }
-    let candidates = match blocking {
-        None => all_pairs(a.encodings.len(), b.encodings.len()),
-        Some(lsh) => lsh_candidates(a, b, lsh)?,
-    };
-    let mut scored: Vec<Match> = candidates
+    link_within(a, b, threshold, blocking, MAX_SCORED_PAIRS)
+}
+
+/// [`link`], keeping at most `limit` pairs at or above the threshold.
+fn link_within(
+    a: &EncodingFile,
+    b: &EncodingFile,
+    threshold: f64,
+    blocking: Option<LshBlocking>,
+    limit: usize,
+) -> Result<Vec<Match>, MpcError> {
+    let mut scored = Scored { a, b, threshold, limit, kept: Vec::new() };
+    match blocking {
+        None => {
+            for i in 0..a.encodings.len() {
+                for j in 0..b.encodings.len() {
+                    scored.score(i, j)?;
+                }
+            }
+        }
+        Some(lsh) => score_blocked(&mut scored, lsh)?,
+    }
+    let mut scored: Vec<Match> = scored
+        .kept
         .into_iter()
-        .map(|(i, j)| Match {
-            a: i,
-            b: j,
-            similarity: similarity(&a.encodings[i], &b.encodings[j]),
-        })
-        .filter(|m| m.similarity >= threshold)
+        .map(|(i, j, similarity)| Match { a: i as usize, b: j as usize, similarity })
         .collect();
     scored.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then((x.a, x.b).cmp(&(y.a, y.b))));
     let (mut used_a, mut used_b) = (HashSet::new(), HashSet::new());
@@ -101,8 +125,30 @@ fn check_compatible(a: &EncodingFile, b: &EncodingFile) -> Result<(), MpcError> 
     Ok(())
 }
 
-fn all_pairs(n: usize, m: usize) -> Vec<(usize, usize)> {
-    (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).collect()
+/// The pairs at or above the threshold, scored one by one.
+struct Scored<'a> {
+    a: &'a EncodingFile,
+    b: &'a EncodingFile,
+    threshold: f64,
+    limit: usize,
+    /// (row in a, row in b, similarity); rows are below MAX_RECORDS < 2^32.
+    kept: Vec<(u32, u32, f64)>,
+}
+
+impl Scored<'_> {
+    fn score(&mut self, i: usize, j: usize) -> Result<(), MpcError> {
+        let s = similarity(&self.a.encodings[i], &self.b.encodings[j]);
+        if s >= self.threshold {
+            if self.kept.len() == self.limit {
+                return Err(MpcError::InvalidInput(
+                    "more than 2^25 pairs reach the threshold: raise it or enable blocking".into(),
+                ));
+            }
+            // Encoding files hold at most MAX_RECORDS < 2^32 records.
+            self.kept.push((i as u32, j as u32, s));
+        }
+        Ok(())
+    }
 }
 
 /// Dice of two records (mean over informative fields for field-level encodings).
@@ -158,34 +204,45 @@ fn band_key(encoding: &Encoding, bits: usize, positions: &[usize]) -> u64 {
     positions.iter().fold(0u64, |key, p| key << 1 | u64::from(bit(encoding, bits, *p)))
 }
 
-fn lsh_candidates(
-    a: &EncodingFile,
-    b: &EncodingFile,
-    lsh: LshBlocking,
-) -> Result<Vec<(usize, usize)>, MpcError> {
+/// Scores every pair that shares a band, each once.
+fn score_blocked(scored: &mut Scored<'_>, lsh: LshBlocking) -> Result<(), MpcError> {
     if !(1..=64).contains(&lsh.bits_per_band) || !(1..=1024).contains(&lsh.bands) {
         return Err(MpcError::InvalidInput("lsh needs 1-1024 bands of 1-64 bits".into()));
     }
+    let (a, b) = (scored.a, scored.b);
     let fields = a.features.len().max(1);
     let total = match a.encodings.first() {
         Some(Encoding::Field(_)) => a.bits * fields,
         _ => a.bits,
     };
-    let mut pairs = HashSet::new();
-    for positions in band_positions(lsh, total) {
-        let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (j, e) in b.encodings.iter().enumerate() {
-            buckets.entry(band_key(e, a.bits, &positions)).or_default().push(j);
-        }
-        for (i, e) in a.encodings.iter().enumerate() {
-            if let Some(js) = buckets.get(&band_key(e, a.bits, &positions)) {
-                pairs.extend(js.iter().map(|j| (i, *j)));
+    let bands = band_positions(lsh, total);
+    // Per band, the second file's rows under each key.
+    let index: Vec<HashMap<u64, Vec<u32>>> = bands
+        .iter()
+        .map(|positions| {
+            let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
+            for (j, e) in b.encodings.iter().enumerate() {
+                // j < MAX_RECORDS < 2^32.
+                buckets.entry(band_key(e, a.bits, positions)).or_default().push(j as u32);
+            }
+            buckets
+        })
+        .collect();
+    // seen[j] = 1 + the last row of the first file that scored j.
+    let mut seen = vec![0usize; b.encodings.len()];
+    for (i, e) in a.encodings.iter().enumerate() {
+        for (positions, buckets) in bands.iter().zip(&index) {
+            let Some(rows) = buckets.get(&band_key(e, a.bits, positions)) else { continue };
+            for &j in rows {
+                let j = j as usize;
+                if seen[j] != i + 1 {
+                    seen[j] = i + 1;
+                    scored.score(i, j)?;
+                }
             }
         }
     }
-    let mut pairs: Vec<_> = pairs.into_iter().collect();
-    pairs.sort_unstable();
-    Ok(pairs)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,6 +280,20 @@ mod tests {
         assert_eq!((matches[1].a, matches[1].b), (1, 0));
         let blocked = link(&a, &b, 0.7, Some(LshBlocking { bands: 50, bits_per_band: 4 })).unwrap();
         assert_eq!(blocked, matches);
+    }
+
+    #[test]
+    fn too_many_pairs_above_the_threshold_are_refused_not_collected() {
+        let x = filled(64, &[1, 2, 3, 4]);
+        let a = file(vec![x.clone(), x.clone()]);
+        let b = file(vec![x.clone(), x]);
+        assert_eq!(link_within(&a, &b, 0.9, None, 4).unwrap().len(), 2);
+        for blocking in [None, Some(LshBlocking::default())] {
+            assert!(matches!(
+                link_within(&a, &b, 0.9, blocking, 3),
+                Err(MpcError::InvalidInput(_))
+            ));
+        }
     }
 
     #[test]

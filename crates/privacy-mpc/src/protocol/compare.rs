@@ -21,9 +21,9 @@ use privacy_core::SecureRng;
 use super::arith::{open_tagged, share_inputs};
 use super::message::{self, tag};
 use super::preprocessing::{BitPreprocessing, BitTriple};
-use super::{audited, RunContext, SEMI_HONEST_WITH_DEALER};
+use super::{audited, owner_inputs, RunContext, SEMI_HONEST_WITH_DEALER};
 use crate::error::MpcError;
-use crate::ring::{Ring, Z64};
+use crate::ring::Z64;
 use crate::transport::{broadcast_round, Transport};
 
 /// XOR shares of the bits [x_k < y_k], one word per comparison with the bit in lane 0.
@@ -144,7 +144,7 @@ pub fn bits_to_arith(
 }
 
 /// The bound on inputs of [`secure_less_than`]: |v| < 2^62, so differences stay below 2^63.
-pub const COMPARISON_INPUT_BOUND: i64 = 1 << 62;
+pub const COMPARISON_INPUT_BOUND: i64 = super::OWNER_INPUT_BOUND;
 
 /// Party `a` and party `b` each hold one vector of integers in (−2^62, 2^62); every party
 /// learns, for each k, whether a's k-th value is below b's. All parties take part (the others
@@ -161,28 +161,9 @@ pub fn secure_less_than(
     count: usize,
 ) -> Result<Vec<bool>, MpcError> {
     audited(context, "secure-comparison", SEMI_HONEST_WITH_DEALER, transport, |t| {
-        let me = t.party();
-        let (a, b) = owners;
-        if a == b || a >= t.parties() || b >= t.parties() {
-            return Err(MpcError::InvalidInput("two distinct owners are needed".into()));
-        }
-        let owns = me == a || me == b;
-        if owns && values.len() != count {
-            return Err(MpcError::InvalidInput("an owner must input exactly count values".into()));
-        }
-        if values.iter().any(|v| v.unsigned_abs() >= COMPARISON_INPUT_BOUND as u64) {
-            return Err(MpcError::OutOfRange {
-                what: "comparison inputs",
-                reason: "outside (-2^62, 2^62)",
-            });
-        }
-        let mine: Vec<Z64> = if owns {
-            values.iter().map(|v| Z64::from_i128(i128::from(*v))).collect()
-        } else {
-            vec![Z64(0); count]
-        };
+        let mine: Vec<Z64> = owner_inputs(t, owners, values, count, "comparison inputs")?;
         let shares = share_inputs(t, rng, &mine)?;
-        let bits = less_than(t, preprocessing, &shares[a], &shares[b])?;
+        let bits = less_than(t, preprocessing, &shares[owners.0], &shares[owners.1])?;
         open_bits(t, &bits)
     })
 }

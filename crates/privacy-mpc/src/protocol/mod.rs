@@ -23,6 +23,7 @@
 pub mod arith;
 pub mod beaver;
 pub mod compare;
+pub mod dealer;
 pub(crate) mod message;
 pub mod preprocessing;
 pub mod stats;
@@ -32,7 +33,9 @@ use privacy_core::{AuditEvent, AuditEventKind, AuditSink};
 use crate::error::MpcError;
 use crate::transport::Transport;
 
-pub use preprocessing::{BitPreprocessing, DealerStock, Preprocessing, TrustedDealer};
+pub use preprocessing::{
+    BitPreprocessing, DealRequest, DealerStock, Preprocessing, StockBinding, TrustedDealer,
+};
 
 /// Who the adversary may be, and how many parties it may control, for which a protocol keeps
 /// its inputs private and its output correct.
@@ -92,6 +95,37 @@ pub(crate) fn audited<T>(
     tracing::info!(protocol, party, parties, outcome = %outcome, "protocol run");
     context.audit.record(&event).map_err(|e| MpcError::Audit(e.to_string()))?;
     result
+}
+
+/// The bound on the inputs of the two-owner protocols (comparison, product): |v| < 2^62.
+pub(crate) const OWNER_INPUT_BOUND: i64 = 1 << 62;
+
+/// This party's inputs to a protocol where parties `owners.0` and `owners.1` each input
+/// `count` integers in (−2^62, 2^62) and every other party inputs zeros. Refuses equal or
+/// unknown owners, an owner with another count, and values outside the bound.
+pub(crate) fn owner_inputs<R: crate::ring::Ring>(
+    t: &dyn Transport,
+    owners: (usize, usize),
+    values: &[i64],
+    count: usize,
+    what: &'static str,
+) -> Result<Vec<R>, MpcError> {
+    let (a, b) = owners;
+    if a == b || a >= t.parties() || b >= t.parties() {
+        return Err(MpcError::InvalidInput("two distinct owners are needed".into()));
+    }
+    let owns = t.party() == a || t.party() == b;
+    if owns && values.len() != count {
+        return Err(MpcError::InvalidInput("an owner must input exactly count values".into()));
+    }
+    if values.iter().any(|v| v.unsigned_abs() >= OWNER_INPUT_BOUND as u64) {
+        return Err(MpcError::OutOfRange { what, reason: "outside (-2^62, 2^62)" });
+    }
+    Ok(if owns {
+        values.iter().map(|v| R::from_i128(i128::from(*v))).collect()
+    } else {
+        vec![R::ZERO; count]
+    })
 }
 
 /// The audit event of one run: metadata only.

@@ -14,6 +14,11 @@
 //! (the material is independent of them), but a dealer that pooled its knowledge with a party
 //! would let it unmask every opened value. Trade-off: no expensive cryptography in the
 //! offline phase, at the price of one more trusted role.
+//!
+//! Across processes, the dealer is its own process ([`super::dealer`]): it sends each site its
+//! [`DealerStock`] in the strict byte format of [`DealerStock::to_bytes`], which binds the
+//! stock to one mesh session and one party number, so material dealt for one run or one seat
+//! is refused at another.
 
 use std::collections::VecDeque;
 
@@ -22,8 +27,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use privacy_core::SecureRng;
 
+use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
 use crate::ring::{Ring, Z64};
+use crate::transport::MAX_MESSAGE_BYTES;
 
 /// One party's shares of a Beaver triple (a, b, c = a·b).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -88,7 +95,7 @@ pub trait BitPreprocessing {
 }
 
 /// How much material to deal.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DealRequest {
     /// Beaver triples.
     pub triples: usize,
@@ -99,6 +106,62 @@ pub struct DealRequest {
     /// daBits.
     pub dabits: usize,
 }
+
+impl DealRequest {
+    /// The bytes of one party's stock of this request over the ring `R`, or `None` when the
+    /// count overflows.
+    pub fn stock_bytes<R: Ring>(&self) -> Option<usize> {
+        let items = [
+            self.triples.checked_mul(3 * R::ENCODED_LEN)?,
+            self.bit_triples.checked_mul(24)?,
+            self.edabits.checked_mul(16)?,
+            self.dabits.checked_mul(16)?,
+        ];
+        items.iter().try_fold(STOCK_HEADER_LEN, |acc, n| acc.checked_add(*n))
+    }
+
+    /// Refuses a request whose stock would not fit in one transport message (64 MiB).
+    pub fn check_fits<R: Ring>(&self) -> Result<(), MpcError> {
+        match self.stock_bytes::<R>() {
+            Some(bytes) if bytes <= MAX_MESSAGE_BYTES => Ok(()),
+            _ => Err(MpcError::InvalidInput(
+                "the requested preprocessing exceeds one 64 MiB message".into(),
+            )),
+        }
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        for count in [self.triples, self.bit_triples, self.edabits, self.dabits] {
+            w.u64(count as u64);
+        }
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, MpcError> {
+        let mut next = || -> Result<usize, MpcError> {
+            usize::try_from(r.u64()?).map_err(|_| MpcError::OutOfRange {
+                what: "a preprocessing count",
+                reason: "above the address space",
+            })
+        };
+        Ok(Self { triples: next()?, bit_triples: next()?, edabits: next()?, dabits: next()? })
+    }
+}
+
+/// What a stock is bound to: the mesh session it was dealt for and the party it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockBinding {
+    /// The session identifier of the mesh ([`crate::transport::TlsMesh::session`]).
+    pub session: [u8; 16],
+    /// The party number, 0..parties.
+    pub party: u16,
+    /// The number of computing parties.
+    pub parties: u16,
+}
+
+const STOCK_MAGIC: &[u8; 8] = b"mpc-prep";
+const STOCK_VERSION: u8 = 1;
+/// Magic, version, ring, binding and the four counts.
+const STOCK_HEADER_LEN: usize = 8 + 1 + 1 + 16 + 2 + 2 + 4 * 8;
 
 /// A trusted dealer for `parties` parties.
 // FIXME: the dealer must be trusted not to collude with any party; an OT-based (Keller, Orsini,
@@ -128,14 +191,8 @@ impl TrustedDealer {
     /// Deals the requested material; element p of the result goes to party p.
     pub fn deal<R: Ring>(&self, request: DealRequest, rng: &mut SecureRng) -> Vec<DealerStock<R>> {
         let n = self.parties;
-        let mut stocks: Vec<DealerStock<R>> = (0..n)
-            .map(|_| DealerStock {
-                triples: VecDeque::with_capacity(request.triples),
-                bit_triples: VecDeque::with_capacity(request.bit_triples),
-                edabits: VecDeque::with_capacity(request.edabits),
-                dabits: VecDeque::with_capacity(request.dabits),
-            })
-            .collect();
+        let mut stocks: Vec<DealerStock<R>> =
+            (0..n).map(|_| DealerStock::with_capacity(request)).collect();
         for _ in 0..request.triples {
             let (a, b) = (R::random(rng), R::random(rng));
             let (sa, sb, sc) = (split(a, n, rng), split(b, n, rng), split(a * b, n, rng));
@@ -166,6 +223,100 @@ impl TrustedDealer {
             }
         }
         stocks
+    }
+}
+
+impl<R: Ring> DealerStock<R> {
+    /// How much material is left.
+    pub fn remaining(&self) -> DealRequest {
+        DealRequest {
+            triples: self.triples.len(),
+            bit_triples: self.bit_triples.len(),
+            edabits: self.edabits.len(),
+            dabits: self.dabits.len(),
+        }
+    }
+
+    /// The versioned encoding: magic, version, ring, `binding`, the four counts, then the
+    /// items. Secret: a stock is one party's shares.
+    pub fn to_bytes(&self, binding: StockBinding) -> zeroize::Zeroizing<Vec<u8>> {
+        let remaining = self.remaining();
+        // A stock built by the dealer is bounded by the request, checked to fit one message.
+        let mut w = Writer::with_capacity(remaining.stock_bytes::<R>().unwrap_or(0));
+        w.bytes(STOCK_MAGIC).u8(STOCK_VERSION).u8(R::TAG).bytes(&binding.session);
+        w.u16(binding.party).u16(binding.parties);
+        remaining.encode(&mut w);
+        for t in &self.triples {
+            for v in [t.a, t.b, t.c] {
+                v.encode(w.buffer());
+            }
+        }
+        for t in &self.bit_triples {
+            w.u64(t.a).u64(t.b).u64(t.c);
+        }
+        for e in &self.edabits {
+            w.u64(e.arith.0).u64(e.bits);
+        }
+        for d in &self.dabits {
+            w.u64(d.arith.0).u64(d.bit);
+        }
+        zeroize::Zeroizing::new(w.finish())
+    }
+
+    /// Parses [`DealerStock::to_bytes`], refusing another ring, another session or seat than
+    /// `expected`, counts the bytes cannot hold (before allocating) and non-canonical elements.
+    pub fn from_bytes(bytes: &[u8], expected: StockBinding) -> Result<Self, MpcError> {
+        const WHAT: &str = "preprocessing stock";
+        let mut r = Reader::new(bytes, WHAT);
+        if r.take(8)? != STOCK_MAGIC {
+            return Err(MpcError::Malformed { what: WHAT, reason: "magic" });
+        }
+        r.version(STOCK_VERSION)?;
+        if r.u8()? != R::TAG {
+            return Err(MpcError::ProtocolMismatch("the stock is for another ring"));
+        }
+        let binding = StockBinding { session: r.array()?, party: r.u16()?, parties: r.u16()? };
+        if binding != expected {
+            return Err(MpcError::ProtocolMismatch(
+                "the stock was dealt for another session or party",
+            ));
+        }
+        let counts = DealRequest::decode(&mut r)?;
+        if counts.stock_bytes::<R>() != Some(bytes.len()) {
+            return Err(MpcError::Malformed { what: WHAT, reason: "counts do not match the data" });
+        }
+        let mut stock = Self::with_capacity(counts);
+        for _ in 0..counts.triples {
+            let mut next = || R::decode(r.take(R::ENCODED_LEN)?);
+            let (a, b, c) = (next()?, next()?, next()?);
+            stock.triples.push_back(BeaverTriple { a, b, c });
+        }
+        for _ in 0..counts.bit_triples {
+            stock.bit_triples.push_back(BitTriple { a: r.u64()?, b: r.u64()?, c: r.u64()? });
+        }
+        for _ in 0..counts.edabits {
+            stock.edabits.push_back(EdaBit { arith: Z64(r.u64()?), bits: r.u64()? });
+        }
+        for _ in 0..counts.dabits {
+            stock.dabits.push_back(DaBit { arith: Z64(r.u64()?), bit: r.u64()? });
+        }
+        r.finish()?;
+        Ok(stock)
+    }
+
+    fn with_capacity(request: DealRequest) -> Self {
+        DealerStock {
+            triples: VecDeque::with_capacity(request.triples),
+            bit_triples: VecDeque::with_capacity(request.bit_triples),
+            edabits: VecDeque::with_capacity(request.edabits),
+            dabits: VecDeque::with_capacity(request.dabits),
+        }
+    }
+}
+
+impl<R: Ring> std::fmt::Debug for DealerStock<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DealerStock").field("remaining", &self.remaining()).finish()
     }
 }
 
@@ -236,5 +387,47 @@ mod tests {
         }
         assert!(matches!(stocks[0].triples(1), Err(MpcError::PreprocessingExhausted(_))));
         assert!(TrustedDealer::new(1).is_err());
+    }
+
+    #[test]
+    fn stocks_round_trip_bound_to_their_seat() {
+        use curve25519_dalek::Scalar;
+        let mut rng = SecureRng::seeded_for_tests_only(4);
+        let request = DealRequest { triples: 3, bit_triples: 2, edabits: 1, dabits: 2 };
+        let stocks = TrustedDealer::new(2).unwrap().deal::<Scalar>(request, &mut rng);
+        let seat = StockBinding { session: [9; 16], party: 1, parties: 2 };
+        let bytes = stocks[1].to_bytes(seat);
+        assert_eq!(bytes.len(), request.stock_bytes::<Scalar>().unwrap());
+        let mut back = DealerStock::<Scalar>::from_bytes(&bytes, seat).unwrap();
+        assert_eq!(back.remaining(), request);
+        let mut original = DealerStock::<Scalar>::from_bytes(&bytes, seat).unwrap();
+        assert!(back.triples(3).unwrap()[2].c == original.triples(3).unwrap()[2].c);
+        assert!(format!("{back:?}").contains("remaining"));
+        for other in [
+            StockBinding { party: 0, ..seat },
+            StockBinding { session: [8; 16], ..seat },
+            StockBinding { parties: 3, ..seat },
+        ] {
+            assert!(matches!(
+                DealerStock::<Scalar>::from_bytes(&bytes, other),
+                Err(MpcError::ProtocolMismatch(_))
+            ));
+        }
+        assert!(matches!(
+            DealerStock::<Z64>::from_bytes(&bytes, seat),
+            Err(MpcError::ProtocolMismatch(_))
+        ));
+        let mut short = bytes.to_vec();
+        short.pop();
+        assert!(matches!(
+            DealerStock::<Scalar>::from_bytes(&short, seat),
+            Err(MpcError::Malformed { .. })
+        ));
+        // A count the data cannot hold is refused before anything is allocated.
+        let mut lying = bytes.to_vec();
+        lying[30..38].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(DealerStock::<Scalar>::from_bytes(&lying, seat).is_err());
+        let huge = DealRequest { triples: 1 << 40, ..DealRequest::default() };
+        assert!(huge.check_fits::<Scalar>().is_err());
     }
 }

@@ -70,7 +70,7 @@ impl<R: Ring> AdditiveShare<R> {
     /// outside 0..n, and a non-canonical value.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
         let mut r = Reader::new(bytes, "additive share");
-        r.expect(SHARE_FORMAT_VERSION, "unknown version")?;
+        r.version(SHARE_FORMAT_VERSION)?;
         let kind = if R::TAG == 1 { ShareKind::AdditiveZ64 } else { ShareKind::AdditiveScalar };
         r.expect(kind as u8, "wrong share kind")?;
         let dealing = DealingId(r.array()?);

@@ -21,7 +21,7 @@ use privacy_core::SecureRng;
 use super::shamir::{Shamir, ShamirShare};
 use crate::codec::{Reader, Writer};
 use crate::error::MpcError;
-use crate::group::decode_public_point;
+use crate::group::{decode_point, decode_public_point};
 
 const COMMITMENTS_VERSION: u8 = 1;
 
@@ -90,20 +90,24 @@ impl FeldmanCommitments {
         w.finish()
     }
 
-    /// Parses [`FeldmanCommitments::to_bytes`]. Refuses non-canonical encodings, the identity
-    /// (an honest dealer's commitments are never the identity except with negligible
-    /// probability, and an identity top coefficient would silently lower the threshold), an
-    /// empty list and more than 65535 commitments.
+    /// Parses [`FeldmanCommitments::to_bytes`]. Refuses non-canonical encodings, an empty list,
+    /// more than 65535 commitments, and the identity as any coefficient's commitment except the
+    /// secret's: `C_0 = s·B` is the identity exactly when the secret is 0, a legitimate secret,
+    /// while an honest dealer's random coefficients `a_k` (k ≥ 1) are 0 only with probability
+    /// 2⁻²⁵², and an identity top coefficient would silently lower the threshold.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
-        let mut r = Reader::new(bytes, "feldman commitments");
-        r.expect(COMMITMENTS_VERSION, "unknown version")?;
+        const WHAT: &str = "feldman commitments";
+        let mut r = Reader::new(bytes, WHAT);
+        r.version(COMMITMENTS_VERSION)?;
         let count = r.count(32)?;
         if count == 0 || count > usize::from(u16::MAX) {
-            return Err(MpcError::Malformed { what: "feldman commitments", reason: "count" });
+            return Err(MpcError::Malformed { what: WHAT, reason: "count" });
         }
-        let points = (0..count)
-            .map(|_| decode_public_point(r.take(32)?, "feldman commitments"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut points = Vec::with_capacity(count);
+        points.push(decode_point(r.take(32)?, WHAT)?);
+        for _ in 1..count {
+            points.push(decode_public_point(r.take(32)?, WHAT)?);
+        }
         r.finish()?;
         Ok(Self { points })
     }
@@ -135,11 +139,32 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_of_zero_round_trips_and_verifies() {
+        let mut rng = SecureRng::seeded_for_tests_only(12);
+        for threshold in [1, 3] {
+            let scheme = Shamir::new(threshold, 4).unwrap();
+            let (shares, commitments) = scheme.share_scalar_feldman(&Scalar::ZERO, &mut rng);
+            let parsed = FeldmanCommitments::from_bytes(&commitments.to_bytes()).unwrap();
+            assert_eq!(parsed.secret_commitment(), RistrettoPoint::default());
+            for share in &shares {
+                parsed.verify(share).unwrap();
+            }
+            assert_eq!(*recover_scalar(&shares[..threshold]).unwrap(), Scalar::ZERO);
+        }
+    }
+
+    #[test]
     fn identity_and_non_canonical_points_are_refused() {
+        let base = RISTRETTO_BASEPOINT_TABLE.basepoint().compress().to_bytes();
         let mut bytes = vec![COMMITMENTS_VERSION];
-        bytes.extend_from_slice(&1u64.to_le_bytes());
+        bytes.extend_from_slice(&2u64.to_le_bytes());
+        bytes.extend_from_slice(&base);
         bytes.extend_from_slice(&[0u8; 32]);
+        // The identity as the top coefficient would lower the threshold.
         assert!(matches!(FeldmanCommitments::from_bytes(&bytes), Err(MpcError::OutOfRange { .. })));
+        bytes[1] = 1;
+        bytes.truncate(9 + 32);
+        assert_eq!(FeldmanCommitments::from_bytes(&bytes).unwrap().threshold(), 1);
         // The field element p − 1 + 2: not reduced, so not a canonical encoding.
         let mut non_canonical = [0xffu8; 32];
         non_canonical[0] = 0xed;

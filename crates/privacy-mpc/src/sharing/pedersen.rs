@@ -126,7 +126,7 @@ impl PedersenCommitments {
     /// 65535 commitments.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
         let mut r = Reader::new(bytes, "pedersen commitments");
-        r.expect(COMMITMENTS_VERSION, "unknown version")?;
+        r.version(COMMITMENTS_VERSION)?;
         let count = r.count(32)?;
         if count == 0 || count > usize::from(u16::MAX) {
             return Err(MpcError::Malformed { what: "pedersen commitments", reason: "count" });

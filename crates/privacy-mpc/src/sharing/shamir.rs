@@ -203,7 +203,7 @@ impl ShamirShare {
     /// other length, kind or version.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
         let mut r = Reader::new(bytes, "shamir share");
-        r.expect(SHARE_FORMAT_VERSION, "unknown version")?;
+        r.version(SHARE_FORMAT_VERSION)?;
         let kind = ShareKind::from_byte(r.u8()?);
         let dealing = DealingId(r.array()?);
         let (threshold, id) = (r.u16()?, r.u16()?);

@@ -8,9 +8,11 @@
 //! strict reader.
 //!
 //! Trade-off: the trait is blocking. A protocol round is "send to everyone, then receive from
-//! everyone"; each connection has its own receiving thread and unbounded queue, so sending a
-//! large message never waits for the peer to read, and no round can deadlock on full socket
-//! buffers.
+//! everyone"; each TLS connection has its own receiving thread and a queue bounded in bytes
+//! ([`tls::MAX_QUEUED_BYTES`], with backpressure beyond it), so sending one message per peer
+//! never waits for the peer to read, no round can deadlock on full socket buffers, and no
+//! peer can make a party buffer without limit. The in-process network's queues are unbounded:
+//! all of its parties share one address space and one owner.
 
 pub mod certs;
 pub mod memory;

@@ -70,7 +70,7 @@ impl JoinRequest {
         if r.take(8)? != JOIN_MAGIC {
             return Err(MpcError::Malformed { what: "join request", reason: "magic" });
         }
-        r.expect(VERSION, "unknown version")?;
+        r.version(VERSION)?;
         let request =
             Self { protocol: get_text(&mut r)?, name: get_text(&mut r)?, addr: get_text(&mut r)? };
         r.finish()?;
@@ -104,7 +104,7 @@ impl Roster {
         if r.take(8)? != ROSTER_MAGIC {
             return Err(MpcError::Malformed { what: "roster", reason: "magic" });
         }
-        r.expect(VERSION, "unknown version")?;
+        r.version(VERSION)?;
         let session = r.array()?;
         let you = r.u16()?;
         let count = usize::from(r.u16()?);

@@ -10,14 +10,25 @@
 //!
 //! Messages are framed as a 4-byte little-endian length and the payload, at most
 //! [`MAX_MESSAGE_BYTES`]. Each connection has a receiving thread that decrypts and queues whole
-//! frames, so a party sending a large message never blocks on a peer that is itself sending.
+//! frames, so a party sending a message never blocks on a peer that is itself sending.
+//!
+//! **Bounded memory.** A link's queue holds at most [`MAX_QUEUED_BYTES`] of received frames
+//! (and always admits one frame, so a maximal message passes); when it is full the receiving
+//! thread stops reading from the socket until the protocol takes a frame, and TCP flow control
+//! makes the peer's writes wait (backpressure). So an authenticated peer that sends faster than
+//! the protocol consumes can make a party hold at most [`MAX_QUEUED_BYTES`] plus one frame in
+//! reassembly ([`MAX_MESSAGE_BYTES`]) and rustls' buffers per link, never more. A peer whose
+//! writes stay blocked longer than the setup timeout gets a send error. The protocols of this
+//! crate send at most one message per peer and round (PSI exchanges its chunks in lock step),
+//! so an honest round never needs more than one queued frame per link and cannot stall.
+//!
 //! Trade-off: one thread per peer instead of an event loop; a research network has tens of
 //! parties, not thousands.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -95,6 +106,89 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The most bytes of received frames one link queues before it stops reading (64 MiB).
+pub const MAX_QUEUED_BYTES: usize = MAX_MESSAGE_BYTES;
+
+type Frame = Result<Vec<u8>, MpcError>;
+
+/// The frames one link's reader thread has received and the protocol has not yet taken.
+struct FrameQueue {
+    state: Mutex<QueueState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+    /// The link was dropped: the reader stops waiting and exits.
+    abandoned: bool,
+    /// The reader has exited: nothing more will arrive.
+    finished: bool,
+}
+
+impl FrameQueue {
+    fn new() -> Self {
+        Self { state: Mutex::new(QueueState::default()), changed: Condvar::new() }
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, QueueState>) -> MutexGuard<'a, QueueState> {
+        // A poisoned queue only means a panicking thread held it; its fields stay consistent
+        // because every update is a single push, pop or flag assignment.
+        self.changed.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a frame, waiting while the queue is full (backpressure); false once the link has
+    /// been dropped, when the reader should stop.
+    fn push(&self, frame: Frame) -> bool {
+        let len = frame.as_ref().map_or(0, Vec::len);
+        let mut state = lock(&self.state);
+        while !state.abandoned && !state.frames.is_empty() && state.bytes + len > MAX_QUEUED_BYTES {
+            state = self.wait(state);
+        }
+        if state.abandoned {
+            return false;
+        }
+        state.bytes += len;
+        state.frames.push_back(frame);
+        self.changed.notify_all();
+        true
+    }
+
+    /// The next frame, `None` after `timeout`; a closed link whose frames are all taken gives
+    /// an error at once.
+    fn pop(&self, timeout: Duration) -> Option<Frame> {
+        let deadline = Instant::now() + timeout;
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(frame) = state.frames.pop_front() {
+                state.bytes -= frame.as_ref().map_or(0, Vec::len);
+                self.changed.notify_all();
+                return Some(frame);
+            }
+            if state.finished {
+                return Some(Err(MpcError::Transport("the connection closed".into())));
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let (guard, _) = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state = guard;
+        }
+    }
+
+    fn set(&self, update: impl FnOnce(&mut QueueState)) {
+        update(&mut lock(&self.state));
+        self.changed.notify_all();
+    }
+
+    #[cfg(test)]
+    fn queued_bytes(&self) -> usize {
+        lock(&self.state).bytes
+    }
+}
+
 struct Shared {
     conn: Mutex<Connection>,
     writer: Mutex<TcpStream>,
@@ -103,7 +197,7 @@ struct Shared {
 /// One authenticated connection to one peer.
 pub(crate) struct TlsLink {
     shared: Arc<Shared>,
-    incoming: Receiver<Result<Vec<u8>, MpcError>>,
+    incoming: Arc<FrameQueue>,
     socket: TcpStream,
     reader: Option<JoinHandle<()>>,
 }
@@ -163,11 +257,15 @@ impl TlsLink {
         let reader_socket = socket.try_clone().map_err(io)?;
         let writer_socket = socket.try_clone().map_err(io)?;
         let shared = Arc::new(Shared { conn: Mutex::new(conn), writer: Mutex::new(writer_socket) });
-        let (tx, incoming) = channel();
+        let incoming = Arc::new(FrameQueue::new());
+        let queue = Arc::clone(&incoming);
         let thread_shared = Arc::clone(&shared);
         let reader = std::thread::Builder::new()
             .name("mpc-tls-reader".into())
-            .spawn(move || read_loop(&thread_shared, reader_socket, &tx, early))
+            .spawn(move || {
+                read_loop(&thread_shared, reader_socket, &queue, early);
+                queue.set(|state| state.finished = true);
+            })
             .map_err(|e| MpcError::Transport(format!("cannot start a reader thread: {e}")))?;
         Ok(Self { shared, incoming, socket, reader: Some(reader) })
     }
@@ -210,18 +308,14 @@ impl TlsLink {
     }
 
     pub(crate) fn receive(&self, timeout: Duration, peer: usize) -> Result<Vec<u8>, MpcError> {
-        match self.incoming.recv_timeout(timeout) {
-            Ok(frame) => frame,
-            Err(RecvTimeoutError::Timeout) => Err(MpcError::Timeout(peer)),
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(MpcError::Transport("the connection closed".into()))
-            }
-        }
+        self.incoming.pop(timeout).unwrap_or(Err(MpcError::Timeout(peer)))
     }
 }
 
 impl Drop for TlsLink {
     fn drop(&mut self) {
+        // Wake a reader waiting for room in the queue: nobody will take frames any more.
+        self.incoming.set(|state| state.abandoned = true);
         {
             let mut socket = lock(&self.shared.writer);
             let mut out = Vec::new();
@@ -254,45 +348,45 @@ fn connect_tcp(addr: &str, timeout: Duration) -> Result<TcpStream, MpcError> {
     }
 }
 
-/// Receives TLS records, decrypts them and queues whole frames until the connection ends.
-fn read_loop(
-    shared: &Shared,
-    mut socket: TcpStream,
-    tx: &Sender<Result<Vec<u8>, MpcError>>,
-    early: Vec<u8>,
-) {
+/// Receives TLS records, decrypts them and queues whole frames until the connection ends or
+/// the link is dropped.
+fn read_loop(shared: &Shared, mut socket: TcpStream, queue: &FrameQueue, early: Vec<u8>) {
     let mut net = vec![0u8; 64 * 1024];
     let mut plain = early;
-    if let Err(e) = deliver_frames(&mut plain, tx) {
-        let _ = tx.send(Err(e));
-        return;
+    match deliver_frames(&mut plain, queue) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => return fail(queue, e),
     }
     loop {
         let n = match socket.read(&mut net) {
-            Ok(0) => return close(tx, "the connection closed"),
+            Ok(0) => return close(queue, "the connection closed"),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return close(tx, "the connection failed"),
+            Err(_) => return close(queue, "the connection failed"),
         };
         let closed = match decrypt(shared, &net[..n], &mut plain) {
             Ok(closed) => closed,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
+            Err(e) => return fail(queue, e),
         };
-        if let Err(e) = deliver_frames(&mut plain, tx) {
-            let _ = tx.send(Err(e));
-            return;
+        match deliver_frames(&mut plain, queue) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => return fail(queue, e),
         }
         if closed {
-            return close(tx, "the peer closed the connection");
+            return close(queue, "the peer closed the connection");
         }
     }
 }
 
-fn close(tx: &Sender<Result<Vec<u8>, MpcError>>, why: &str) {
-    let _ = tx.send(Err(MpcError::Transport(why.into())));
+fn close(queue: &FrameQueue, why: &str) {
+    fail(queue, MpcError::Transport(why.into()));
+}
+
+/// Queues the error that ends the link (dropped if the link itself is gone).
+fn fail(queue: &FrameQueue, error: MpcError) {
+    queue.push(Err(error));
 }
 
 /// Feeds received bytes to rustls and appends the plaintext; true once the peer closed.
@@ -315,10 +409,8 @@ fn decrypt(shared: &Shared, mut bytes: &[u8], plain: &mut Vec<u8>) -> Result<boo
     Ok(closed)
 }
 
-fn deliver_frames(
-    plain: &mut Vec<u8>,
-    tx: &Sender<Result<Vec<u8>, MpcError>>,
-) -> Result<(), MpcError> {
+/// Moves every whole frame of `plain` to the queue; false once the link has been dropped.
+fn deliver_frames(plain: &mut Vec<u8>, queue: &FrameQueue) -> Result<bool, MpcError> {
     let mut start = 0;
     while plain.len() - start >= 4 {
         let mut header = [0u8; 4];
@@ -332,12 +424,12 @@ fn deliver_frames(
         }
         let frame = plain[start + 4..start + 4 + len].to_vec();
         start += 4 + len;
-        if tx.send(Ok(frame)).is_err() {
-            break;
+        if !queue.push(Ok(frame)) {
+            return Ok(false);
         }
     }
     plain.drain(..start);
-    Ok(())
+    Ok(true)
 }
 
 const MESH_HELLO: &[u8; 8] = b"mpc-mesh";
@@ -365,7 +457,7 @@ impl MeshHello {
         if r.take(8)? != MESH_HELLO {
             return Err(MpcError::Malformed { what: "mesh hello", reason: "magic" });
         }
-        r.expect(MESH_VERSION, "unknown version")?;
+        r.version(MESH_VERSION)?;
         let hello = Self { session: r.array()?, parties: r.u16()?, from: r.u16()?, to: r.u16()? };
         r.finish()?;
         Ok(hello)
@@ -374,6 +466,7 @@ impl MeshHello {
 
 /// A party's end of a TLS mesh.
 pub struct TlsMesh {
+    session: [u8; 16],
     party: usize,
     links: Vec<Option<TlsLink>>,
     names: Vec<String>,
@@ -417,7 +510,17 @@ impl TlsMesh {
         accept_higher(session, me, roster, listener, identity, options, &mut links)?;
         let names = roster.iter().map(|e| e.name.clone()).collect();
         tracing::debug!(party = me, parties = roster.len(), "tls mesh established");
-        Ok(Self { party: me, links, names, timeout: options.message_timeout })
+        Ok(Self { session, party: me, links, names, timeout: options.message_timeout })
+    }
+
+    /// The random identifier of this mesh, the same at every party (chosen at rendezvous).
+    pub fn session(&self) -> [u8; 16] {
+        self.session
+    }
+
+    /// The certificate names of all parties, in party order.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// The certificate name of party `peer`.
@@ -537,15 +640,47 @@ mod tests {
 
     #[test]
     fn frames_split_across_reads_are_reassembled() {
-        let (tx, rx) = channel();
+        let queue = FrameQueue::new();
+        let now = Duration::ZERO;
         let mut plain = vec![3, 0, 0, 0, 1, 2];
-        deliver_frames(&mut plain, &tx).unwrap();
-        assert!(rx.try_recv().is_err());
+        assert!(deliver_frames(&mut plain, &queue).unwrap());
+        assert!(queue.pop(now).is_none());
         plain.extend_from_slice(&[3, 0, 0, 0, 0]);
-        deliver_frames(&mut plain, &tx).unwrap();
-        assert_eq!(rx.try_recv().unwrap().unwrap(), vec![1, 2, 3]);
-        assert_eq!(rx.try_recv().unwrap().unwrap(), Vec::<u8>::new());
+        assert!(deliver_frames(&mut plain, &queue).unwrap());
+        assert_eq!(queue.pop(now).unwrap().unwrap(), vec![1, 2, 3]);
+        assert_eq!(queue.pop(now).unwrap().unwrap(), Vec::<u8>::new());
         let mut huge = (u32::MAX).to_le_bytes().to_vec();
-        assert!(deliver_frames(&mut huge, &tx).is_err());
+        assert!(deliver_frames(&mut huge, &queue).is_err());
+        queue.set(|state| state.finished = true);
+        assert!(matches!(queue.pop(now), Some(Err(MpcError::Transport(_)))));
+    }
+
+    #[test]
+    fn a_full_queue_holds_the_reader_until_a_frame_is_taken() {
+        let queue = Arc::new(FrameQueue::new());
+        let big = MAX_QUEUED_BYTES / 2 + 1;
+        assert!(queue.push(Ok(vec![0; big])));
+        let (sent, done) = std::sync::mpsc::channel();
+        let writer = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || {
+                let admitted = queue.push(Ok(vec![1; big]));
+                sent.send(()).unwrap();
+                admitted
+            })
+        };
+        // The second frame does not fit beside the first: the writer waits.
+        assert!(done.recv_timeout(Duration::from_millis(200)).is_err());
+        assert_eq!(queue.queued_bytes(), big);
+        assert_eq!(queue.pop(Duration::ZERO).unwrap().unwrap().len(), big);
+        assert!(writer.join().unwrap());
+        assert_eq!(queue.queued_bytes(), big);
+        // A dropped link releases a waiting reader, which then stops.
+        let blocked = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.push(Ok(vec![2; big])))
+        };
+        queue.set(|state| state.abandoned = true);
+        assert!(!blocked.join().unwrap());
     }
 }

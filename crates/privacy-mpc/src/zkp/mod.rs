@@ -5,7 +5,8 @@
 //!   threshold decryption shares use it).
 //! - [`paillier_decryption`]: a Paillier ciphertext decrypts to a claimed plaintext.
 //! - [`range`]: committed values lie in `[0, 2^n)` (the `bulletproofs` crate).
-//! - [`norm`]: a committed integer vector has a bounded Euclidean norm.
+//! - [`norm`]: a committed integer vector has a bounded Euclidean (or maximum) norm, for
+//!   vectors of up to 2^20 coordinates.
 //!
 //! Every challenge comes from a transcript that absorbed the protocol name, the caller's
 //! context, the public parameters and the whole statement first ([`transcript`]), and every
@@ -22,7 +23,7 @@ pub mod schnorr;
 pub mod transcript;
 
 pub use chaum_pedersen::{ChaumPedersenProof, DlogEquality};
-pub use norm::{BoundedNormProof, NormBound};
+pub use norm::{BoundedNormProof, CommittedVector, NormBound};
 pub use paillier_decryption::PaillierDecryptionProof;
 pub use range::RangeProof;
 pub use schnorr::SchnorrProof;

@@ -47,7 +47,7 @@ fn range_transcript(
     t
 }
 
-fn check_shape(bits: u32, count: usize) -> Result<usize> {
+pub(crate) fn check_shape(bits: u32, count: usize) -> Result<usize> {
     if ![8, 16, 32, 64].contains(&bits) {
         return Err(MpcError::InvalidParameter("range proofs take 8, 16, 32 or 64 bits"));
     }
@@ -68,29 +68,8 @@ impl RangeProof {
         rng: &mut SecureRng,
     ) -> Result<Self> {
         let padded = check_shape(bits, values.len())?;
-        if blindings.len() != values.len() {
-            return Err(MpcError::InvalidParameter("one blinding per value"));
-        }
-        if bits < 64 && values.iter().any(|v| v >> bits != 0) {
-            return Err(MpcError::EncodingRange("value outside the proved range"));
-        }
-        let mut values = values.to_vec();
-        let mut blindings = blindings.to_vec();
-        values.resize(padded, 0);
-        blindings.resize(padded, Scalar::ZERO);
         let bp_gens = BulletproofGens::new(bits as usize, padded);
-        let mut t = range_transcript(context, gens, bits, padded);
-        let (inner, _) = BpRangeProof::prove_multiple_with_rng(
-            &bp_gens,
-            &gens.to_bulletproofs(),
-            &mut t,
-            &values,
-            &blindings,
-            bits as usize,
-            rng,
-        )
-        .map_err(|_| MpcError::InvalidParameter("bulletproofs refused the statement"))?;
-        Ok(Self { inner })
+        prove_with(&bp_gens, context, gens, values, blindings, bits, rng)
     }
 
     /// Verifies that each commitment holds a value below `2^bits`.
@@ -103,14 +82,30 @@ impl RangeProof {
         rng: &mut SecureRng,
     ) -> Result<()> {
         let padded = check_shape(bits, commitments.len())?;
-        let mut compressed: Vec<CompressedRistretto> =
+        let compressed: Vec<CompressedRistretto> =
             commitments.iter().map(|c| c.as_point().compress()).collect();
-        compressed.resize(padded, CompressedRistretto::default());
         let bp_gens = BulletproofGens::new(bits as usize, padded);
+        self.verify_with(&bp_gens, context, gens, &compressed, bits, rng)
+    }
+
+    /// [`RangeProof::verify`] with generators built once by the caller (for many proofs of one
+    /// shape) and commitments already compressed.
+    pub(crate) fn verify_with(
+        &self,
+        bp_gens: &BulletproofGens,
+        context: &[u8],
+        gens: &PedersenGenerators,
+        commitments: &[CompressedRistretto],
+        bits: u32,
+        rng: &mut SecureRng,
+    ) -> Result<()> {
+        let padded = check_shape(bits, commitments.len())?;
+        let mut compressed = commitments.to_vec();
+        compressed.resize(padded, CompressedRistretto::default());
         let mut t = range_transcript(context, gens, bits, padded);
         self.inner
             .verify_multiple_with_rng(
-                &bp_gens,
+                bp_gens,
                 &gens.to_bulletproofs(),
                 &mut t,
                 &compressed,
@@ -120,11 +115,61 @@ impl RangeProof {
             .map_err(|_| MpcError::ProofRejected("range"))
     }
 
+    /// The bulletproof alone (for proofs that embed several, such as the norm proof).
+    pub(crate) fn inner_bytes(&self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    /// Parses [`RangeProof::inner_bytes`].
+    pub(crate) fn from_inner_bytes(bytes: &[u8], what: &'static str) -> Result<Self> {
+        let inner = BpRangeProof::from_bytes(bytes).map_err(|_| MpcError::NonCanonical { what })?;
+        Ok(Self { inner })
+    }
+
     /// The wire encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         WireWriter::new(ObjectType::Proof).field(b"range").field(&self.inner.to_bytes()).finish()
     }
+}
 
+/// Proves with generators built once by the caller; `values.len()` up to their party
+/// capacity.
+pub(crate) fn prove_with(
+    bp_gens: &BulletproofGens,
+    context: &[u8],
+    gens: &PedersenGenerators,
+    values: &[u64],
+    blindings: &[Scalar],
+    bits: u32,
+    rng: &mut SecureRng,
+) -> Result<RangeProof> {
+    let padded = check_shape(bits, values.len())?;
+    if blindings.len() != values.len() {
+        return Err(MpcError::InvalidParameter("one blinding per value"));
+    }
+    if bits < 64 && values.iter().any(|v| v >> bits != 0) {
+        return Err(MpcError::EncodingRange("value outside the proved range"));
+    }
+    let mut values = values.to_vec();
+    let mut blindings = blindings.to_vec();
+    values.resize(padded, 0);
+    blindings.resize(padded, Scalar::ZERO);
+    let mut t = range_transcript(context, gens, bits, padded);
+    let (inner, _) = BpRangeProof::prove_multiple_with_rng(
+        bp_gens,
+        &gens.to_bulletproofs(),
+        &mut t,
+        &values,
+        &blindings,
+        bits as usize,
+        rng,
+    )
+    .map_err(|_| MpcError::InvalidParameter("bulletproofs refused the statement"))?;
+    blindings.iter_mut().for_each(zeroize::Zeroize::zeroize);
+    Ok(RangeProof { inner })
+}
+
+impl RangeProof {
     /// Decodes a proof (at most 64 KiB; point and scalar encodings are checked by
     /// `bulletproofs`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
