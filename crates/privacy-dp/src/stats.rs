@@ -286,10 +286,7 @@ impl Common {
     }
 
     fn guarantee(&self) -> PrivacyGuarantee {
-        match self.budget {
-            NoiseBudget::Pure(epsilon) => PrivacyGuarantee::Pure { epsilon },
-            NoiseBudget::Zcdp(rho) => PrivacyGuarantee::ZeroConcentrated { rho },
-        }
+        self.budget.guarantee()
     }
 }
 
