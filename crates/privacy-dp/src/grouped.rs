@@ -114,7 +114,11 @@ pub struct Truncation {
 }
 
 /// Keeps each unit's rows of its first `G` groups (in order of first appearance), the first
-/// `K` rows of each (module docs). `units[i]` and `groups[i]` are row `i`'s unit and group
+/// `K` rows of each (module docs).
+///
+/// FIXME: "first in file order" can bias a statistic when a file is ordered by something that
+/// matters (e.g. by visit date, keeping a patient's earliest wards); a keyed pseudo-random
+/// choice per patient (a hash of the unit and a per-call secret) would be as sound and unbiased. `units[i]` and `groups[i]` are row `i`'s unit and group
 /// (dense ids, groups below `n_groups`); without `units`, every row is its own unit.
 pub fn truncate_groups(
     units: Option<&[u32]>,
@@ -234,6 +238,10 @@ fn per_group(budget: NoiseBudget, groups: u64) -> Result<NoiseBudget, DpError> {
 }
 
 /// Noise on per-group counts and the threshold a group's noisy count must reach.
+///
+/// FIXME: the δ of new groups is bounded by a union bound over the `G` groups of a patient and
+/// the selection always takes half of the query's ε; the exact `1 − (1 − p)^G` and the optimal
+/// selection rules of Desfontaines et al. 2022 would release smaller groups.
 #[derive(Clone, Debug)]
 pub(crate) struct PartitionSelection {
     noise: IntegerNoise,

@@ -30,6 +30,8 @@
 pub mod analysis;
 pub mod error;
 pub mod grouped;
+#[cfg(test)]
+mod laws;
 pub mod mechanism;
 pub mod noise;
 pub mod quantile;

@@ -306,8 +306,9 @@ const SUMMED_PROFILE_MAX_VARIANCE: f64 = 65_536.0;
 
 /// The δ bound by direct summation: `δ = T(n_a) − e^ε·T(n_b)` with `T(n) = Σ_{y ≥ n} w(y) / Z`
 /// and `w(y) = exp(−y²/(2σ²))`. Sums run to `R = max(n_a, n_b, 0) + 40σ + 1`, beyond which
-/// `w < e^(−800)`, below the smallest `f64`, so the truncated tail (added as `w(R) + I(R)` to
-/// the upper tail) and the truncated normaliser are nil in floating point. Upper terms are
+/// `w < e^(−800)`, below the smallest `f64`: the truncated tail, bounded by `w(R) + I(R)`, is
+/// added to the upper tail and (twice) to the normaliser under the lower tail, and is nil in
+/// floating point anyway. Upper terms are
 /// inflated and lower ones deflated by [`PROFILE_SLACK`], which dominates the summation error
 /// (at most about 10⁵ terms of relative error 2⁻⁵³ each).
 fn summed_delta_bound(s2: f64, n_a: f64, n_b: f64, epsilon: EpsilonAmount) -> f64 {
@@ -331,7 +332,8 @@ fn summed_delta_bound(s2: f64, n_a: f64, n_b: f64, epsilon: EpsilonAmount) -> f6
             * libm::erfc(reach / (sigma * std::f64::consts::SQRT_2));
     // `a ≥ 0` here, so `n_b > n_a ≥ 1`: both tails are sums over positive y.
     let upper = (sum(n_a) + beyond) * (1.0 + PROFILE_SLACK) / (z * (1.0 - PROFILE_SLACK));
-    let lower = sum(n_b) * (1.0 - PROFILE_SLACK) / (z * (1.0 + PROFILE_SLACK));
+    // The truncated normaliser is a lower bound of Z; adding both truncated tails bounds it above.
+    let lower = sum(n_b) * (1.0 - PROFILE_SLACK) / ((z + 2.0 * beyond) * (1.0 + PROFILE_SLACK));
     let e = (epsilon.to_f64() * (1.0 - 1e-15)).exp();
     (upper - e * lower).max(0.0) * (1.0 + PROFILE_SLACK)
 }

@@ -68,6 +68,10 @@ use crate::variance::{exponent_above, for_each_finite_value};
 pub(crate) const QUANTILE_GRID_BITS: i32 = 20;
 
 /// What a quantile release holds.
+///
+/// FIXME: no interval in data units is released, only a (loose, union-bound) rank error:
+/// an interval needs the data's spread near the quantile, e.g. two more exponential-mechanism
+/// draws at the ranks `t ± R` with part of the budget; until then `ci95` is absent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QuantileEstimate {
     /// The released grid point.

@@ -456,6 +456,36 @@ impl ClampedColumn {
         self.index(map.apply(x))
     }
 
+    /// The grid step, in data units.
+    pub(crate) fn step(&self) -> f64 {
+        self.grid.step()
+    }
+
+    /// The sensitivity in grid steps of a sum to which one unit adds at most `k` values.
+    pub(crate) fn sum_sensitivity(&self, k: u64) -> BigUint {
+        self.grid.sensitivity(k)
+    }
+
+    /// The grid index of the centre `(L + U)/2`.
+    pub(crate) fn centre_index(&self) -> i64 {
+        self.index(self.bounds.lower / 2.0 + self.bounds.upper / 2.0)
+    }
+
+    /// How far, in grid steps, a clamped value's index can lie from the centre's (at least
+    /// one, should the grid be coarse), and the centre's index. A clamped value's index lies
+    /// in `[index(L), index(U)]` because quantizing is monotone.
+    pub(crate) fn mean_reach(&self) -> (u64, i64) {
+        let centre = self.centre_index();
+        let (lo, hi) = (self.index(self.bounds.lower), self.index(self.bounds.upper));
+        ((hi - centre).max(centre - lo).max(1) as u64, centre)
+    }
+
+    /// The exact quantized sum of the kept values (tests of the fault classes).
+    #[cfg(test)]
+    pub(crate) fn exact_sum(&self, table: &BoundedTable) -> Result<QuantizedSum, DpError> {
+        self.sum(table, "test")
+    }
+
     /// The exact quantized sum of the kept values, refusing non-finite ones under
     /// [`NonFinitePolicy::Refuse`].
     fn sum(&self, table: &BoundedTable, query: &str) -> Result<QuantizedSum, DpError> {
@@ -477,7 +507,7 @@ pub(crate) struct SumEngine {
 impl SumEngine {
     /// Noise for a sum to which one unit adds at most `k` values.
     pub(crate) fn new(values: ClampedColumn, k: u64, budget: NoiseBudget) -> Result<Self, DpError> {
-        let noise = IntegerNoise::calibrate(&values.grid.sensitivity(k), budget)?;
+        let noise = IntegerNoise::calibrate(&values.sum_sensitivity(k), budget)?;
         Ok(Self { values, noise })
     }
 
@@ -491,7 +521,7 @@ impl SumEngine {
 
     /// The grid step, in data units.
     pub(crate) fn step(&self) -> f64 {
-        self.values.grid.step()
+        self.values.step()
     }
 
     /// The release of the exact sum of grid indices `total`.
@@ -572,12 +602,7 @@ impl MeanEngine {
     /// exactly `budget`; one unit adds at most `k` values.
     pub(crate) fn new(values: ClampedColumn, k: u64, budget: NoiseBudget) -> Result<Self, DpError> {
         let halves = budget.split(2)?;
-        let (lo, hi) = (values.bounds.lower, values.bounds.upper);
-        let centre_index = values.index(lo / 2.0 + hi / 2.0);
-        // A clamped value's index lies in [index(L), index(U)], so its offset from the centre's
-        // index is at most this many steps (at least one, should the grid be coarse).
-        let reach =
-            (values.index(hi) - centre_index).max(centre_index - values.index(lo)).max(1) as u64;
+        let (reach, centre_index) = values.mean_reach();
         let sum_noise = IntegerNoise::calibrate(&(BigUint::from(reach) * k), halves[0])?;
         let count = CountEngine::new(k, halves[1])?;
         Ok(Self { values, centre_index, sum_noise, count })

@@ -55,6 +55,10 @@ pub struct Forecast {
 }
 
 /// The forecast of a planned measurement, at `assumed_rows` values (per group when grouped).
+///
+/// FIXME: the mean and variance forecasts are first-order bounds at an assumed size, not the
+/// exact quantiles of the released interval's half-width; a wrong `assumed_rows` gives a wrong
+/// forecast (never a wrong guarantee).
 pub(crate) fn forecast(measurement: &PlannedMeasurement, assumed_rows: Option<u64>) -> Forecast {
     let rows = assumed_rows.map(|n| n as f64);
     let value = |mechanism, noise_scale, half_width95| Forecast {
