@@ -218,7 +218,7 @@ pub(crate) fn build_measurement(
         gaussian_budget(cost, parts, false)
     };
     let column = bounded.as_ref().map(|c| c.column.as_str()).unwrap_or_default();
-    let bounds = bounds.unwrap_or_else(|| unreachable_bounds());
+    let bounds = bounds.unwrap_or_else(unreachable_bounds);
     Ok(match &query.statistic {
         Statistic::Count => PlannedMeasurement::Count(Box::new(DpCount::new(k, noise(1)?, cost)?)),
         Statistic::Sum { .. } => PlannedMeasurement::Sum(Box::new(DpSum::new(
