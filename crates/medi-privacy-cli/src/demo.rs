@@ -31,8 +31,8 @@ pub(crate) fn run() -> Result<()> {
     let queries = ["count()", "mean(age, 17, 90)", "sum(age, 17, 90)"];
     let args =
         AnalyzeArgs::for_demo(ledger.clone(), audit_log.clone(), data.clone(), "0.6", &queries);
-    let outcome = analyze(&args)?;
-    output::print_outcome("adult", &outcome, false)?;
+    let (outcome, split) = analyze(&args)?;
+    output::print_outcome("adult", &outcome, &split, false)?;
 
     println!("\n3. ask for ε = 0.5 more, which exceeds the ε = 0.4 left:");
     let args = AnalyzeArgs::for_demo(

@@ -19,6 +19,7 @@ use privacy_dp::{
     NonFinitePolicy, ReadOptions,
 };
 
+mod analyze_plan;
 mod anonymize;
 mod audit;
 mod budget;
@@ -108,10 +109,37 @@ enum NonFiniteArg {
     Drop,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SplitArg {
+    /// Queries without an `epsilon=` share split the rest evenly.
+    Equal,
+    /// Queries without a share get ε in proportion to what their `error=` targets need.
+    Accuracy,
+}
+
+/// The query forms, as `analyze --help` lists them.
+const QUERY_HELP: &str = "QUERIES:
+  count()                         rows (after the contribution bounds)
+  sum(col, lo, hi)                sum of col, each value clamped to [lo, hi]
+  mean(col, lo, hi)               mean of col's non-missing values clamped to [lo, hi]
+  var(col, lo, hi)                their variance (dividing by n), at most (hi - lo)^2/4
+  std(col, lo, hi)                their standard deviation
+  median(col, lo, hi)             their median (exponential mechanism, pure ε-DP)
+  quantile(col, 0.9, lo, hi)      their q-quantile, 0 <= q <= 1
+  histogram(col, [a, b, c])       rows per listed value, and one bin (key null) for all others
+  histogram(col)                  rows per value, values found by private partition selection
+  count() by col                  any statistic above per value of col, groups found by
+  mean(col, lo, hi) by col          private partition selection (needs δ > 0); also
+  sum(col, lo, hi) by col           var, std, median and quantile ... by col
+  Options inside the parentheses: epsilon=0.5 and delta=1e-7 (the query's own share),
+  error=2 (target 95% half-width, in ranks for median/quantile: for --explain and
+  --split accuracy), e.g. mean(age, 17, 90, epsilon=0.5) by sex.
+  Column names and categories with spaces or symbols go in double quotes or backticks.
+  With --privacy-unit, a patient contributes at most --max-rows-per-unit rows (per group
+  in grouped queries) and, in grouped queries, to at most --max-groups-per-unit groups.";
+
 #[derive(Args)]
-#[command(
-    after_help = "QUERIES:\n  count()                  rows (after per-unit truncation)\n  sum(col, lo, hi)         sum of col, each value clamped to [lo, hi]\n  mean(col, lo, hi)        mean of col's non-missing values clamped to [lo, hi]\n  Any query may name its own share: mean(age, 17, 90, epsilon=0.5, delta=1e-7).\n  Column names with spaces go in double quotes or backticks."
-)]
+#[command(after_help = QUERY_HELP)]
 pub(crate) struct AnalyzeArgs {
     /// The ledger file (SQLite).
     #[arg(long, default_value = DEFAULT_LEDGER)]
@@ -119,24 +147,40 @@ pub(crate) struct AnalyzeArgs {
     /// The dataset whose budget is charged.
     #[arg(long)]
     dataset: String,
-    /// The data file: CSV (delimiter sniffed) or Parquet.
-    #[arg(long)]
-    data: PathBuf,
-    /// What this call spends in total, split evenly across queries without a share.
+    /// The data file: CSV (delimiter sniffed) or Parquet. Optional with --explain, which
+    /// then reads only its column names and types.
+    #[arg(long, required_unless_present = "explain")]
+    data: Option<PathBuf>,
+    /// What this call spends in total, split across queries without a share (see --split).
     #[arg(long)]
     epsilon: String,
-    /// Total δ of this call; δ > 0 selects Gaussian noise.
+    /// Total δ of this call; δ > 0 selects Gaussian noise and allows partition selection.
     #[arg(long, default_value = "0")]
     delta: String,
     /// The column identifying a privacy unit (patient). Without it each row is one unit.
     #[arg(long, requires = "max_rows_per_unit")]
     privacy_unit: Option<String>,
-    /// The most rows one unit contributes; later rows of a unit are dropped before aggregating.
+    /// The most rows one unit contributes (to each group, in grouped queries); later rows of a
+    /// unit are dropped before aggregating.
     #[arg(long, requires = "privacy_unit")]
     max_rows_per_unit: Option<u64>,
+    /// In grouped queries, the most groups one unit may touch (its first ones, in file order).
+    #[arg(long, requires = "privacy_unit")]
+    max_groups_per_unit: Option<u64>,
     /// A query; repeat for several (see QUERIES below).
     #[arg(long = "query", required = true)]
     queries: Vec<String>,
+    /// How queries without an `epsilon=` share split the rest of --epsilon.
+    #[arg(long, value_enum, default_value = "equal")]
+    split: SplitArg,
+    /// Print the plan (shares, mechanisms, sensitivities, noise, 95% half-widths, the ε each
+    /// `error=` target needs) and stop: nothing is charged, released or logged.
+    #[arg(long)]
+    explain: bool,
+    /// The number of values to assume when forecasting the error of means, variances and
+    /// standard deviations (per group when grouped): public knowledge, never read from data.
+    #[arg(long)]
+    assume_rows: Option<u64>,
     /// Append releases and refusals to this audit log.
     #[arg(long)]
     audit_log: Option<PathBuf>,
@@ -232,9 +276,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             budget::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Analyze(args) if args.explain => {
+            analyze_plan::explain(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Analyze(args) => {
-            let outcome = analyze(&args)?;
-            output::print_outcome(&args.dataset, &outcome, args.json)?;
+            let (outcome, split) = analyze(&args)?;
+            output::print_outcome(&args.dataset, &outcome, &split, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(command) => audit::run(command),
@@ -292,8 +340,10 @@ pub(crate) fn principal() -> String {
 /// ledger reports each charge (reserved, committed, cancelled, refused) to the same log as a
 /// `budget_charge` entry. Every append is synced before it returns, and `privacy_dp::run`
 /// returns the release only after its own entries and the ledger's are written, so nothing is
-/// printed before the log holds all of them.
-pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome> {
+/// printed before the log holds all of them. Returns the outcome and how the budget was split.
+pub(crate) fn analyze(
+    args: &AnalyzeArgs,
+) -> Result<(privacy_dp::AnalysisOutcome, analyze_plan::SplitReport)> {
     let log = args.audit_log.as_deref().map(audit::open_log).transpose()?.map(Arc::new);
     let audit: Arc<dyn AuditSink + Send + Sync> = match &log {
         Some(log) => log.clone(),
@@ -315,7 +365,14 @@ pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome>
             }
         }
     };
-    let request = build_request(args).map_err(|(code, e)| refuse(code, e))?;
+    let mut request = build_request(args).map_err(|(code, e)| refuse(code, e))?;
+    let split = analyze_plan::apply_split(&mut request, args.split, args.assume_rows)
+        .map_err(|e| refuse("invalid_budget_split", e))?;
+    let data = args
+        .data
+        .as_deref()
+        .ok_or_else(|| anyhow!("--data is required"))
+        .map_err(|e| refuse("invalid_parameter", e))?;
     let mut ledger = open_existing_ledger(&args.ledger).map_err(|e| refuse("ledger_failure", e))?;
     if let Some(log) = &log {
         ledger = ledger.with_audit(log.clone());
@@ -330,24 +387,26 @@ pub(crate) fn analyze(args: &AnalyzeArgs) -> Result<privacy_dp::AnalysisOutcome>
             .transpose()
             .map_err(|e| refuse("invalid_delimiter", e))?,
     };
-    let frame =
-        privacy_dp::read_table(&args.data, options).map_err(|e| refuse(e.code(), e.into()))?;
+    let frame = privacy_dp::read_table(data, options).map_err(|e| refuse(e.code(), e.into()))?;
     let table = BoundedTable::new(frame, request.contribution.clone())
         .map_err(|e| refuse(e.code(), e.into()))?;
     let mut rng = privacy_core::SecureRng::from_os_entropy()?;
     // `run` records its own refusals (plan errors, budget exceeded) and the releases.
-    privacy_dp::run(&request, &table, &ledger, audit.as_ref(), &mut rng)
-        .with_context(|| format!("nothing was released from {}", args.data.display()))
+    let outcome = privacy_dp::run(&request, &table, &ledger, audit.as_ref(), &mut rng)
+        .with_context(|| format!("nothing was released from {}", data.display()))?;
+    Ok((outcome, split))
 }
 
-fn delimiter_byte(c: char) -> Result<u8> {
+pub(crate) fn delimiter_byte(c: char) -> Result<u8> {
     u8::try_from(c)
         .ok()
         .filter(u8::is_ascii)
         .ok_or_else(|| anyhow!("the delimiter must be one ASCII character"))
 }
 
-fn build_request(args: &AnalyzeArgs) -> Result<AnalysisRequest, (&'static str, anyhow::Error)> {
+pub(crate) fn build_request(
+    args: &AnalyzeArgs,
+) -> Result<AnalysisRequest, (&'static str, anyhow::Error)> {
     check_name("dataset", &args.dataset).map_err(|e| ("invalid_name", e))?;
     check_name("principal", &args.principal).map_err(|e| ("invalid_name", e))?;
     let budget = parse_cost(&args.epsilon, &args.delta).map_err(|e| ("invalid_parameter", e))?;
@@ -357,10 +416,14 @@ fn build_request(args: &AnalyzeArgs) -> Result<AnalysisRequest, (&'static str, a
         .map(|q| parse_query(q))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ("query_parse_error", e.into()))?;
+    let invalid = |e: privacy_dp::DpError| ("invalid_contribution_bound", e.into());
     let contribution = match (&args.privacy_unit, args.max_rows_per_unit) {
-        (Some(unit), Some(k)) => ContributionBound::per_unit(unit, k)
-            .map_err(|e| ("invalid_contribution_bound", e.into()))?,
+        (Some(unit), Some(k)) => ContributionBound::per_unit(unit, k).map_err(invalid)?,
         _ => ContributionBound::one_row_per_unit(),
+    };
+    let contribution = match args.max_groups_per_unit {
+        Some(g) => contribution.with_max_groups_per_unit(g).map_err(invalid)?,
+        None => contribution,
     };
     Ok(AnalysisRequest {
         dataset: args.dataset.clone(),
@@ -392,12 +455,16 @@ impl AnalyzeArgs {
         Self {
             ledger,
             dataset: "adult".into(),
-            data,
+            data: Some(data),
             epsilon: epsilon.into(),
             delta: "0".into(),
             privacy_unit: None,
             max_rows_per_unit: None,
+            max_groups_per_unit: None,
             queries: queries.iter().map(|q| (*q).to_owned()).collect(),
+            split: SplitArg::Equal,
+            explain: false,
+            assume_rows: None,
             audit_log: Some(audit_log),
             json: false,
             delimiter: None,

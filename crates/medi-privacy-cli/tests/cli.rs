@@ -253,8 +253,13 @@ fn gaussian_noise_is_used_and_charged_when_delta_is_given() {
     );
     let release = &out["releases"][0];
     assert_eq!(release["mechanism"], "discrete_gaussian");
-    assert_eq!(release["guarantee"]["kind"], "zcdp");
+    // One scalar draw: calibrated by the discrete Gaussian's exact privacy profile.
+    assert_eq!(release["guarantee"]["kind"], "approximate");
+    assert_eq!(release["guarantee"]["epsilon"], "1");
     assert_close(release, 30162.0);
+    // σ ≈ 4.2 at (1, 10⁻⁶) and sensitivity 1, against ≈ 5.4 by the Bun–Steinke conversion.
+    let sigma = release["noise_scale"].as_f64().unwrap();
+    assert!(sigma < 4.5, "{release}");
     assert_eq!(out["spent"]["delta"].as_f64().unwrap(), 1e-6);
 }
 
@@ -473,8 +478,23 @@ fn help_lists_the_queries() {
         "count()",
         "sum(col, lo, hi)",
         "mean(col, lo, hi)",
+        "var(col, lo, hi)",
+        "std(col, lo, hi)",
+        "median(col, lo, hi)",
+        "quantile(col, 0.9, lo, hi)",
+        "histogram(col)",
+        "histogram(col, [a, b, c])",
+        "count() by col",
+        "mean(col, lo, hi) by col",
+        "sum(col, lo, hi) by col",
+        "epsilon=",
+        "error=",
         "--privacy-unit",
         "--max-rows-per-unit",
+        "--max-groups-per-unit",
+        "--explain",
+        "--split",
+        "--assume-rows",
     ] {
         assert!(stdout.contains(q), "{q} missing from --help");
     }
@@ -596,4 +616,312 @@ fn a_refused_budget_init_is_recorded() {
     assert_eq!(init("0").status.code(), Some(1));
     let kinds: Vec<Value> = fx.audit_lines().iter().map(|e| e["event"]["kind"].clone()).collect();
     assert_eq!(kinds, vec!["budget_created", "refusal", "refusal"]);
+}
+
+/// One text column of a delimited file.
+fn text_column(path: &Path, delimiter: char, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(delimiter).collect();
+    let index = header.iter().position(|h| *h == name).unwrap();
+    lines.map(|l| l.split(delimiter).nth(index).unwrap().to_owned()).collect()
+}
+
+/// `max(0, L − t, t − R)` for a point `y`: how far `y` is from being an exact q-quantile.
+fn rank_distance(sorted: &[f64], q: f64, y: f64) -> f64 {
+    let t = (q * sorted.len() as f64).floor();
+    let below = sorted.iter().filter(|&&v| v < y).count() as f64;
+    let up_to = sorted.iter().filter(|&&v| v <= y).count() as f64;
+    0f64.max(below - t).max(t - up_to)
+}
+
+#[test]
+fn adult_variance_deviation_and_quantiles_are_close_to_the_truth() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv");
+    let mut ages = column(&adult, ';', "age");
+    fx.init("adult", "10", "0");
+    let out = fx.analyze_json(
+        "adult",
+        &adult,
+        &[
+            "--epsilon",
+            "4",
+            "--query",
+            "var(age, 17, 90)",
+            "--query",
+            "std(age, 17, 90)",
+            "--query",
+            "median(age, 17, 90)",
+            "--query",
+            "quantile(age, 0.9, 17, 90)",
+        ],
+    );
+    let n = ages.len() as f64;
+    let mean = ages.iter().sum::<f64>() / n;
+    let var = ages.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n;
+    let releases = out["releases"].as_array().unwrap();
+    // Five half-widths of each (conservative, union-bound) interval: a miss is far rarer than
+    // one in a million.
+    assert_close(&releases[0], var);
+    assert_close(&releases[1], var.sqrt());
+    assert!(releases[0]["value"].as_f64().unwrap() <= (90.0f64 - 17.0).powi(2) / 4.0);
+    ages.sort_by(f64::total_cmp);
+    for (release, q) in [(&releases[2], 0.5), (&releases[3], 0.9)] {
+        assert_eq!(release["mechanism"], "exponential");
+        assert!(release["ci95"].is_null(), "{release}");
+        let bound = release["rank_error95"].as_f64().unwrap();
+        let y = release["value"].as_f64().unwrap();
+        // Three times the 95% rank bound: a miss has probability below 10⁻¹⁵.
+        let distance = rank_distance(&ages, q, y);
+        assert!(distance <= 3.0 * bound, "{release}: {distance} ranks from the {q}-quantile");
+        assert_eq!(release["guarantee"]["kind"], "pure");
+    }
+    assert_eq!(out["spent"]["epsilon"].as_f64().unwrap(), 4.0);
+}
+
+#[test]
+fn adult_histograms_and_group_bys_are_close_to_the_truth() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv");
+    let ages = column(&adult, ';', "age");
+    let sexes = text_column(&adult, ';', "sex");
+    let races = text_column(&adult, ';', "race");
+    fx.init("adult", "10", "0.00001");
+    // Without δ, unknown keys are refused before anything is charged.
+    let refused = fx.analyze("adult", &adult, &["--epsilon", "1", "--query", "count() by race"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("partition selection"), "{stderr}");
+    assert_eq!(fx.budget("adult")["spent"]["epsilon"].as_f64().unwrap(), 0.0);
+    let out = fx.analyze_json(
+        "adult",
+        &adult,
+        &[
+            "--epsilon",
+            "6",
+            "--delta",
+            "0.000002",
+            "--mechanism",
+            "laplace",
+            "--query",
+            "histogram(sex, [Female, Male, Other])",
+            "--query",
+            "count() by race",
+            "--query",
+            "mean(age, 17, 90) by sex",
+        ],
+    );
+    let releases = out["releases"].as_array().unwrap();
+    let histogram = &releases[0];
+    assert!(histogram["value"].is_null(), "{histogram}");
+    assert_eq!(histogram["delta"].as_f64().unwrap(), 0.0, "declared bins spend no δ");
+    assert_eq!(histogram["guarantee"]["kind"], "pure");
+    let groups = histogram["groups"].as_array().unwrap();
+    let keys: Vec<Option<&str>> = groups.iter().map(|g| g["key"].as_str()).collect();
+    assert_eq!(keys, [Some("Female"), Some("Male"), Some("Other"), None]);
+    for g in groups {
+        let truth = match g["key"].as_str() {
+            Some(k) => sexes.iter().filter(|s| *s == k).count(),
+            None => 0,
+        };
+        assert_close(g, truth as f64);
+    }
+    let by_race = &releases[1];
+    assert_eq!(by_race["by"], "race");
+    assert_eq!(by_race["delta"].as_f64().unwrap(), 1e-6);
+    assert_eq!(by_race["guarantee"]["kind"], "approximate");
+    assert!(by_race["threshold"].as_u64().unwrap() > 1);
+    let groups = by_race["groups"].as_array().unwrap();
+    let mut distinct: Vec<&String> = races.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(groups.len(), distinct.len(), "every race has hundreds of people: all released");
+    for (g, race) in groups.iter().zip(&distinct) {
+        assert_eq!(g["key"].as_str().unwrap(), race.as_str(), "sorted by key");
+        assert_close(g, races.iter().filter(|r| r == race).count() as f64);
+    }
+    let by_sex = releases[2]["groups"].as_array().unwrap();
+    for g in by_sex {
+        let key = g["key"].as_str().unwrap();
+        let (sum, count) = ages
+            .iter()
+            .zip(&sexes)
+            .filter(|(_, s)| s.as_str() == key)
+            .fold((0.0, 0.0), |(s, c), (a, _)| (s + a, c + 1.0));
+        let (lower, upper) =
+            (g["ci95"]["lower"].as_f64().unwrap(), g["ci95"]["upper"].as_f64().unwrap());
+        let slack = 2.0 * (upper - lower);
+        assert!(lower - slack <= sum / count && sum / count <= upper + slack, "{g}");
+    }
+    assert_eq!(out["spent"]["delta"].as_f64().unwrap(), 2e-6);
+    // The audit log holds how many groups were released, never a key.
+    let log = std::fs::read_to_string(fx.path("audit.jsonl")).unwrap();
+    assert!(log.contains("groups_released"));
+    for key in ["Amer-Indian-Eskimo", "Asian-Pac-Islander"] {
+        assert!(!log.contains(key), "{key} in the log");
+    }
+}
+
+#[test]
+fn group_bounds_per_patient_are_enforced_and_required() {
+    let fx = Fixture::new();
+    // 200 patients, each with 3 visits in each of 4 wards; count at most 2 wards and 1 visit
+    // per ward per patient.
+    let mut csv = String::from("patient,ward,cost\n");
+    for visit in 0..3 {
+        for ward in ["a", "b", "c", "d"] {
+            for patient in 0..200 {
+                csv.push_str(&format!("p{patient},{ward},{}\n", visit + 1));
+            }
+        }
+    }
+    let data = fx.path("wards.csv");
+    std::fs::write(&data, csv).unwrap();
+    fx.init("wards", "20", "0.001");
+    let base = [
+        "--epsilon",
+        "8",
+        "--delta",
+        "0.0001",
+        "--privacy-unit",
+        "patient",
+        "--max-rows-per-unit",
+        "1",
+    ];
+    let mut missing = base.to_vec();
+    missing.extend(["--query", "count() by ward"]);
+    let out = fx.analyze("wards", &data, &missing);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-groups-per-unit"));
+    let mut args = base.to_vec();
+    args.extend([
+        "--max-groups-per-unit",
+        "2",
+        "--query",
+        "count() by ward",
+        "--query",
+        "sum(cost, 0, 3) by ward",
+    ]);
+    let out = fx.analyze_json("wards", &data, &args);
+    // Every patient keeps its first two wards (a and b, in file order), one visit each.
+    let counts = out["releases"][0]["groups"].as_array().unwrap();
+    let keys: Vec<&str> = counts.iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["a", "b"], "wards c and d have no kept row");
+    for g in counts {
+        assert_close(g, 200.0);
+    }
+    for g in out["releases"][1]["groups"].as_array().unwrap() {
+        assert_close(g, 200.0);
+    }
+}
+
+#[test]
+fn explain_reports_the_plan_and_charges_nothing() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv");
+    fx.init("adult", "1", "0");
+    let out = fx.analyze_json(
+        "adult",
+        &adult,
+        &[
+            "--epsilon",
+            "1",
+            "--explain",
+            "--assume-rows",
+            "30000",
+            "--query",
+            "count(error=5)",
+            "--query",
+            "mean(age, 17, 90, error=0.05)",
+            "--query",
+            "median(age, 17, 90)",
+        ],
+    );
+    assert_eq!(out["explain"], true);
+    let queries = out["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 3);
+    let count = &queries[0];
+    assert_eq!(count["mechanism"], "discrete_laplace");
+    assert_eq!(count["sensitivity"].as_f64().unwrap(), 1.0);
+    // Laplace of scale 3 at ε = 1/3: a 95% half-width of about 3·ln 20 ≈ 9.
+    let w = count["half_width95"].as_f64().unwrap();
+    assert!((8.0..11.0).contains(&w), "{count}");
+    let needed = count["epsilon_for_target"].as_f64().unwrap();
+    assert!(needed > 0.33 && needed < 1.0, "{count}");
+    assert!(queries[1]["half_width95"].as_f64().unwrap() > 0.0);
+    assert_eq!(queries[2]["error_unit"], "rank");
+    // Nothing charged, nothing logged; the file was not even needed.
+    assert_eq!(fx.budget("adult")["spent"]["epsilon"].as_f64().unwrap(), 0.0);
+    assert!(fx.audit_lines().is_empty(), "explain writes no audit entry");
+    let ledger = fx.ledger();
+    let text = fx.run(&[
+        "analyze",
+        "--ledger",
+        &ledger,
+        "--dataset",
+        "adult",
+        "--epsilon",
+        "1",
+        "--explain",
+        "--query",
+        "sum(age, 17, 90)",
+        "--query",
+        "count() by sex",
+    ]);
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert_eq!(text.status.code(), Some(1), "count() by needs δ: {stderr}");
+    let text = fx.run(&[
+        "analyze",
+        "--ledger",
+        &ledger,
+        "--dataset",
+        "adult",
+        "--epsilon",
+        "1",
+        "--delta",
+        "1e-6",
+        "--explain",
+        "--query",
+        "sum(age, 17, 90)",
+        "--query",
+        "count() by sex",
+    ]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    assert!(
+        stdout.contains("nothing is charged") && stdout.contains("noisy number of patients"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn accuracy_split_gives_each_query_the_share_its_target_needs() {
+    let fx = Fixture::new();
+    let adult = repo_file("data/adult/adult.csv");
+    fx.init("adult", "2", "0");
+    let queries = ["--query", "count(error=20)", "--query", "sum(age, 17, 90, error=2000)"];
+    let mut args = vec!["--epsilon", "1", "--split", "accuracy"];
+    args.extend(queries);
+    let out = fx.analyze_json("adult", &adult, &args);
+    assert_eq!(out["split"]["strategy"], "accuracy");
+    let ratio = out["split"]["accuracy_ratio"].as_f64().unwrap();
+    let releases = out["releases"].as_array().unwrap();
+    let shares: Vec<f64> = releases.iter().map(|r| r["epsilon"].as_f64().unwrap()).collect();
+    assert!((shares[0] + shares[1] - 1.0).abs() < 1e-12, "{shares:?}");
+    // Both reach the same fraction of their targets: half-widths ∝ targets.
+    let widths: Vec<f64> = releases.iter().map(half_width).collect();
+    let fractions = [widths[0] / 20.0, widths[1] / 2000.0];
+    assert!((fractions[0] / fractions[1] - 1.0).abs() < 0.05, "{fractions:?}");
+    assert!((fractions[0] / ratio - 1.0).abs() < 0.05, "{fractions:?} vs {ratio}");
+    assert!(ratio < 1.0, "both targets are easy at ε = 1");
+    // A query without a target cannot be split by accuracy.
+    let out = fx.analyze(
+        "adult",
+        &adult,
+        &["--epsilon", "0.5", "--split", "accuracy", "--query", "count()"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error="));
+    assert!((fx.budget("adult")["spent"]["epsilon"].as_f64().unwrap() - 1.0).abs() < 1e-12);
 }

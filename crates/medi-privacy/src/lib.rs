@@ -7,7 +7,7 @@
 //! | module | crate | feature | what it holds |
 //! |---|---|---|---|
 //! | [`core`] | `privacy-core` | always | guarantees, measurements, the CSPRNG, ledger and audit traits |
-//! | `dp` | `privacy-dp` | `dp` | exact samplers; private count, sum and mean over data frames |
+//! | `dp` | `privacy-dp` | `dp` | exact samplers and mechanisms; private count, sum, mean, variance, quantiles, histograms and group-bys over data frames; error forecasts |
 //! | `budget` | `privacy-budget` | `budget` | the durable SQLite budget ledger |
 //! | `audit` | `privacy-audit` | `audit` | the hash-chained audit log and its verifier |
 //! | `anon` | `privacy-anon` | `anon` | anonymization: k-anonymity and successors, lattice search, Mondrian, MDAV |
@@ -38,7 +38,7 @@ pub use privacy_budget as budget;
 #[cfg(feature = "dp")]
 pub use privacy_dp as dp;
 #[cfg(feature = "dp")]
-pub use privacy_dp::{analyze_with_privacy, PatientData, Statistics};
+pub use privacy_dp::{analyze_with_privacy, explain, PatientData, Statistics};
 #[cfg(feature = "fl")]
 pub use privacy_fl as fl;
 #[cfg(feature = "mpc")]

@@ -12,21 +12,30 @@
 //!   be written stops the call before it costs anything;
 //! - releases are returned only after their audit entries are durable, and every refusal is
 //!   recorded too. Audit entries carry parameters and released (noisy) values, never a data
-//!   value or a true statistic.
+//!   value or a true statistic; for grouped releases only the number of groups, never a key.
 //!
-//! Budget split: a call spends exactly its `(ε, δ)`. Queries that name their own share get it;
-//! the rest is split evenly (exactly, in fixed-point units) across the others. Basic composition
-//! (Dwork & Roth 2014, Theorem 3.16) makes the call `(Σεᵢ, Σδᵢ)`-DP.
+//! **Budget split.** A call spends exactly its `(ε, δ)`. Queries that name their own share get
+//! it; the rest is split evenly (exactly, in fixed-point units) across the others. δ goes only
+//! to the queries that spend it — those with Gaussian noise, and those that select groups by
+//! private partition selection; the exponential mechanism of medians and quantiles spends none.
+//! Basic composition (Dwork & Roth 2014, Theorem 3.16) makes the call `(Σεᵢ, Σδᵢ)`-DP.
 //!
-//! Mechanism: with `δ = 0` every query uses discrete Laplace noise (pure εᵢ-DP); with `δ > 0`
-//! every query uses the discrete Gaussian at the largest ρᵢ whose Bun–Steinke conversion at δᵢ
-//! costs at most εᵢ (`privacy_core::guarantee::epsilon_delta_to_rho`), so it is ρᵢ-zCDP and
-//! hence (εᵢ, δᵢ)-DP (Bun & Steinke 2016, Proposition 1.3).
+//! **Mechanism.** With `δ = 0` every query uses discrete Laplace noise (pure εᵢ-DP). With
+//! `δ > 0` (or `--mechanism gaussian`) every noisy sum and count uses the discrete Gaussian,
+//! calibrated so that the query is (εᵢ, δᵢ)-DP by the tighter of two rigorous routes
+//! ([`crate::noise::gaussian_budget`]): the exact privacy profile of the discrete Gaussian
+//! (Canonne, Kamath, Steinke 2020, Theorem 7) for a single scalar draw, or zCDP at the
+//! Canonne–Kamath–Steinke conversion (Corollary 13) for statistics of several draws and for
+//! per-group vectors. `--mechanism laplace` with `δ > 0` keeps Laplace noise and spends δ
+//! only on partition selection.
+//!
+//! **Tuning.** [`explain`] costs every query, reports its mechanism, sensitivity, noise scale
+//! and 95% half-width, and, for queries with a target (`error=`), the ε that target needs —
+//! from the parameters alone, without reading a data value, charging or releasing anything.
 
 use std::path::Path;
 
 use polars::prelude::DataFrame;
-use privacy_core::guarantee::epsilon_delta_to_rho;
 use privacy_core::{
     AuditEvent, AuditEventKind, AuditSink, BudgetLedger, BudgetStatus, ChargeRequest, CoreError,
     DeltaAmount, EpsilonAmount, GuaranteeRecord, Measurement, PrivacyCost, PrivacyGuarantee,
@@ -35,10 +44,14 @@ use privacy_core::{
 use serde::Serialize;
 
 use crate::error::DpError;
-use crate::noise::NoiseBudget;
-use crate::query::{Query, Statistic};
+use crate::grouped::{DpGrouped, GroupBound, GroupEstimate, GroupedStatistic, Grouping};
+use crate::noise::{gaussian_budget, NoiseBudget};
+use crate::quantile::DpQuantile;
+use crate::query::{BoundedColumn, Query, Statistic};
 use crate::stats::{Bounds, DpCount, DpMean, DpSum, Estimate, Interval};
 use crate::table::{read_table, BoundedTable, ContributionBound, NonFinitePolicy, ReadOptions};
+use crate::tuning::{forecast, Forecast};
+use crate::variance::DpVariance;
 
 /// Which noise to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,9 +60,9 @@ pub enum MechanismChoice {
     /// Laplace when the call's δ is 0, Gaussian otherwise.
     #[default]
     Auto,
-    /// Discrete Laplace (pure ε-DP); the call's δ must be 0.
+    /// Discrete Laplace (pure ε-DP); δ is spent only by partition selection.
     Laplace,
-    /// Discrete Gaussian (ρ-zCDP, charged as (ε, δ)); the call's δ must be > 0.
+    /// Discrete Gaussian (charged as (ε, δ)); the call's δ must be > 0.
     Gaussian,
 }
 
@@ -64,7 +77,7 @@ pub struct AnalysisRequest {
     pub budget: PrivacyCost,
     /// The queries, in order.
     pub queries: Vec<Query>,
-    /// The privacy unit and the per-unit row bound.
+    /// The privacy unit and the per-unit bounds.
     pub contribution: ContributionBound,
     /// What to do with NaN and infinite values.
     pub non_finite: NonFinitePolicy,
@@ -72,30 +85,205 @@ pub struct AnalysisRequest {
     pub mechanism: MechanismChoice,
 }
 
-/// One statistic, ready to run (boxed: the measurements differ much in size).
-#[derive(Clone, Debug)]
-enum PlannedMeasurement {
-    Count(Box<DpCount>),
-    Sum(Box<DpSum>),
-    Mean(Box<DpMean>),
-}
-
-impl PlannedMeasurement {
-    fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Estimate, DpError> {
-        match self {
-            Self::Count(m) => m.release(table, rng),
-            Self::Sum(m) => m.release(table, rng),
-            Self::Mean(m) => m.release(table, rng),
+impl AnalysisRequest {
+    /// Whether noisy sums and counts use the discrete Gaussian, or a typed refusal of an
+    /// inconsistent choice.
+    pub fn gaussian(&self) -> Result<bool, DpError> {
+        let delta_zero = self.budget.delta.is_zero();
+        let selects = self.queries.iter().any(Query::selects_partitions);
+        match (self.mechanism, delta_zero) {
+            (MechanismChoice::Auto, zero) => Ok(!zero),
+            (MechanismChoice::Laplace, true) => Ok(false),
+            (MechanismChoice::Laplace, false) if selects => Ok(false),
+            (MechanismChoice::Laplace, false) => Err(DpError::InvalidMechanism(
+                "laplace noise gives pure ε-DP and spends no δ; omit --delta or choose gaussian"
+                    .into(),
+            )),
+            (MechanismChoice::Gaussian, false) => Ok(true),
+            (MechanismChoice::Gaussian, true) => {
+                Err(DpError::InvalidMechanism("gaussian noise needs a δ > 0".into()))
+            }
         }
     }
 
-    fn guarantee(&self) -> PrivacyGuarantee {
+    /// Which queries spend δ (module docs).
+    pub fn delta_consumers(&self) -> Result<Vec<bool>, DpError> {
+        let gaussian = self.gaussian()?;
+        Ok(self.queries.iter().map(|q| spends_delta(q, gaussian)).collect())
+    }
+}
+
+/// Whether `query` spends δ: Gaussian noise (except the exponential mechanism of ungrouped
+/// quantiles), or partition selection.
+fn spends_delta(query: &Query, gaussian: bool) -> bool {
+    let quantile = matches!(query.statistic, Statistic::Median(_) | Statistic::Quantile { .. });
+    query.selects_partitions() || (gaussian && !quantile)
+}
+
+/// One statistic, ready to run (boxed: the measurements differ much in size).
+#[derive(Clone, Debug)]
+pub(crate) enum PlannedMeasurement {
+    Count(Box<DpCount>),
+    Sum(Box<DpSum>),
+    Mean(Box<DpMean>),
+    Variance(Box<DpVariance>),
+    Quantile(Box<DpQuantile>),
+    Grouped(Box<DpGrouped>),
+}
+
+/// What a planned measurement released.
+enum Output {
+    Scalar(Estimate),
+    Quantile(crate::quantile::QuantileEstimate),
+    Grouped(crate::grouped::GroupedEstimate),
+}
+
+impl PlannedMeasurement {
+    fn release(&self, table: &BoundedTable, rng: &mut SecureRng) -> Result<Output, DpError> {
+        Ok(match self {
+            Self::Count(m) => Output::Scalar(m.release(table, rng)?),
+            Self::Sum(m) => Output::Scalar(m.release(table, rng)?),
+            Self::Mean(m) => Output::Scalar(m.release(table, rng)?),
+            Self::Variance(m) => Output::Scalar(m.release(table, rng)?),
+            Self::Quantile(m) => Output::Quantile(m.release(table, rng)?),
+            Self::Grouped(m) => Output::Grouped(m.release(table, rng)?),
+        })
+    }
+
+    pub(crate) fn guarantee(&self) -> PrivacyGuarantee {
         match self {
             Self::Count(m) => m.guarantee(),
             Self::Sum(m) => m.guarantee(),
             Self::Mean(m) => m.guarantee(),
+            Self::Variance(m) => m.guarantee(),
+            Self::Quantile(m) => m.guarantee(),
+            Self::Grouped(m) => m.guarantee(),
         }
     }
+}
+
+/// The per-patient bounds of grouped queries: `G = K = 1` without a unit column; with one,
+/// `G` must be declared and `K` is the rows-per-unit bound read per group.
+pub fn group_bound(contribution: &ContributionBound) -> Result<GroupBound, DpError> {
+    match (&contribution.unit_column, contribution.max_groups_per_unit) {
+        (None, _) => GroupBound::new(1, 1),
+        (Some(_), Some(g)) => GroupBound::new(g, contribution.max_rows_per_unit),
+        (Some(unit), None) => Err(DpError::InvalidContribution(format!(
+            "grouped queries with privacy unit {unit:?} need a bound on the groups one unit may \
+             touch (--max-groups-per-unit)"
+        ))),
+    }
+}
+
+/// The measurement of one query charged `cost`, from parameters only (no data is read).
+pub(crate) fn build_measurement(
+    query: &Query,
+    cost: PrivacyCost,
+    gaussian: bool,
+    contribution: &ContributionBound,
+    policy: NonFinitePolicy,
+) -> Result<PlannedMeasurement, DpError> {
+    let k = contribution.max_rows_per_unit;
+    let bounded = query.statistic.bounded_column();
+    let bounds = bounded.as_ref().map(|c| Bounds::new(&c.column, c.lower, c.upper)).transpose()?;
+    if query.is_grouped() {
+        let (column, statistic) = grouped_statistic(&query.statistic, bounds)?;
+        let grouping = Grouping {
+            by: query.group_column().unwrap_or_default().to_owned(),
+            categories: match &query.statistic {
+                Statistic::Histogram { categories, .. } => categories.clone(),
+                _ => None,
+            },
+            unit: contribution.unit_column.clone(),
+            bound: group_bound(contribution)?,
+        };
+        let grouped =
+            DpGrouped::new(statistic, column.as_deref(), grouping, policy, cost, gaussian)?;
+        return Ok(PlannedMeasurement::Grouped(Box::new(grouped)));
+    }
+    let noise = |parts: usize| -> Result<NoiseBudget, DpError> {
+        if !gaussian {
+            if !cost.delta.is_zero() {
+                return Err(DpError::InvalidSplit(format!(
+                    "query {query} has a δ share, but laplace noise spends none"
+                )));
+            }
+            return Ok(NoiseBudget::Pure(cost.epsilon));
+        }
+        if cost.delta.is_zero() {
+            return Err(DpError::InvalidSplit(format!(
+                "query {query} has a δ share of 0, but gaussian noise needs δ > 0"
+            )));
+        }
+        gaussian_budget(cost, parts, false)
+    };
+    let column = bounded.as_ref().map(|c| c.column.as_str()).unwrap_or_default();
+    let bounds = bounds.unwrap_or_else(unreachable_bounds);
+    Ok(match &query.statistic {
+        Statistic::Count => PlannedMeasurement::Count(Box::new(DpCount::new(k, noise(1)?, cost)?)),
+        Statistic::Sum { .. } => PlannedMeasurement::Sum(Box::new(DpSum::new(
+            column,
+            bounds,
+            policy,
+            k,
+            noise(1)?,
+            cost,
+        )?)),
+        Statistic::Mean { .. } => PlannedMeasurement::Mean(Box::new(DpMean::new(
+            column,
+            bounds,
+            policy,
+            k,
+            noise(2)?,
+            cost,
+        )?)),
+        Statistic::Variance(_) | Statistic::StdDev(_) => {
+            let std = matches!(query.statistic, Statistic::StdDev(_));
+            let variance = DpVariance::new(column, bounds, policy, k, noise(3)?, cost, std)?;
+            PlannedMeasurement::Variance(Box::new(variance))
+        }
+        Statistic::Median(_) | Statistic::Quantile { .. } => {
+            if !cost.delta.is_zero() {
+                return Err(DpError::InvalidSplit(format!(
+                    "query {query} is pure ε-DP (exponential mechanism) and spends no δ"
+                )));
+            }
+            let q = match &query.statistic {
+                Statistic::Quantile { q, .. } => *q,
+                _ => 0.5,
+            };
+            let quantile = DpQuantile::new(column, q, bounds, policy, k, cost.epsilon, cost)?;
+            PlannedMeasurement::Quantile(Box::new(quantile))
+        }
+        Statistic::Histogram { .. } => {
+            return Err(DpError::InvalidMechanism("internal: histograms are grouped".into()))
+        }
+    })
+}
+
+/// Placeholder bounds for statistics that read no column (never used by them).
+fn unreachable_bounds() -> Bounds {
+    // 0 < 1, both finite and within range: `Bounds::new` accepts them.
+    Bounds::new("", 0.0, 1.0).unwrap_or_else(|_| unreachable!("[0, 1] is valid bounds"))
+}
+
+/// The per-group statistic of a grouped query, and the column it reads.
+fn grouped_statistic(
+    statistic: &Statistic,
+    bounds: Option<Bounds>,
+) -> Result<(Option<String>, GroupedStatistic), DpError> {
+    let column = statistic.bounded_column().map(|c: BoundedColumn| c.column);
+    let b = || bounds.ok_or_else(|| DpError::InvalidMechanism("internal: missing bounds".into()));
+    let grouped = match statistic {
+        Statistic::Count | Statistic::Histogram { .. } => GroupedStatistic::Count,
+        Statistic::Sum { .. } => GroupedStatistic::Sum(b()?),
+        Statistic::Mean { .. } => GroupedStatistic::Mean(b()?),
+        Statistic::Variance(_) => GroupedStatistic::Variance { bounds: b()?, std: false },
+        Statistic::StdDev(_) => GroupedStatistic::Variance { bounds: b()?, std: true },
+        Statistic::Median(_) => GroupedStatistic::Quantile { bounds: b()?, q: 0.5 },
+        Statistic::Quantile { q, .. } => GroupedStatistic::Quantile { bounds: b()?, q: *q },
+    };
+    Ok((column, grouped))
 }
 
 /// A query with its share of the budget and its measurement.
@@ -112,6 +300,13 @@ impl PlannedQuery {
     /// The guarantee the query's release gives.
     pub fn guarantee(&self) -> PrivacyGuarantee {
         self.measurement.guarantee()
+    }
+
+    /// The expected error of the query's release, before it runs; `assumed_rows` (a public
+    /// assumption, never read from the data) is needed for means, variances and standard
+    /// deviations, whose error depends on the number of values.
+    pub fn forecast(&self, assumed_rows: Option<u64>) -> Forecast {
+        forecast(&self.measurement, assumed_rows)
     }
 }
 
@@ -139,12 +334,16 @@ impl AnalysisPlan {
 pub struct Release {
     /// The query as written (normalised).
     pub query: String,
-    /// `count`, `sum` or `mean`.
+    /// `count`, `sum`, `mean`, `var`, `std`, `median`, `quantile` or `histogram`.
     pub statistic: &'static str,
     /// The column read, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
-    /// The differentially private value.
+    /// The grouping column of a grouped release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The differentially private value; not a number (`null` in JSON) for grouped releases,
+    /// whose values are in `groups`.
     pub value: f64,
     /// The ε share this query spent.
     pub epsilon: f64,
@@ -152,13 +351,24 @@ pub struct Release {
     pub delta: f64,
     /// The noise mechanism.
     pub mechanism: &'static str,
-    /// The noise scale in data units (see [`Estimate::noise_scale`]).
+    /// The noise scale in data units (see [`Estimate::noise_scale`]); per group for grouped
+    /// releases, 0 for the exponential mechanism.
     pub noise_scale: f64,
-    /// A 95% confidence interval for the true value.
-    pub ci95: Interval,
-    /// The summation grid step, for sums and means.
+    /// A 95% confidence interval for the true value; `null` for quantiles (see
+    /// [`crate::quantile`]) and grouped releases.
+    pub ci95: Option<Interval>,
+    /// The summation (or quantile) grid step, when the statistic sums or ranks values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grid: Option<f64>,
+    /// For quantiles: the 95% bound on the rank error, in values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_error95: Option<f64>,
+    /// For grouped releases: one value per released group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupEstimate>>,
+    /// For group-bys with unknown keys: the selection threshold on a group's noisy patients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u64>,
     /// The guarantee of this release.
     pub guarantee: GuaranteeRecord,
 }
@@ -174,23 +384,56 @@ pub struct AnalysisOutcome {
     pub status: BudgetStatus,
 }
 
-/// Splits `budget` across `queries`: named shares first, the rest evenly.
-pub fn split_budget(budget: PrivacyCost, queries: &[Query]) -> Result<Vec<PrivacyCost>, DpError> {
+/// Splits `budget` across `queries`: named shares first, the rest evenly; δ only across the
+/// queries marked in `delta_consumers` (a named δ share on any other is refused).
+pub fn split_budget_for(
+    budget: PrivacyCost,
+    queries: &[Query],
+    delta_consumers: &[bool],
+) -> Result<Vec<PrivacyCost>, DpError> {
     if queries.is_empty() {
         return Err(DpError::InvalidSplit("no queries given".into()));
     }
     let eps: Vec<Option<u64>> = queries.iter().map(|q| q.epsilon.map(|e| e.units())).collect();
-    let del: Vec<Option<u64>> = queries.iter().map(|q| q.delta.map(|d| d.units())).collect();
     let eps = split_units(budget.epsilon.units(), &eps, "epsilon", true)?;
-    let del = split_units(budget.delta.units(), &del, "delta", false)?;
+    let mut consumers = Vec::new();
+    for (query, &consumes) in queries.iter().zip(delta_consumers) {
+        match (consumes, query.delta) {
+            (true, named) => consumers.push(named.map(|d| d.units())),
+            (false, Some(d)) if !d.is_zero() => {
+                return Err(DpError::InvalidSplit(format!(
+                    "query {query} names a δ share, but spends no δ"
+                )))
+            }
+            (false, _) => {}
+        }
+    }
+    let mut del = if consumers.is_empty() {
+        if !budget.delta.is_zero() {
+            return Err(DpError::InvalidSplit(
+                "the call has a δ, but no query spends δ; omit --delta".into(),
+            ));
+        }
+        Vec::new()
+    } else {
+        split_units(budget.delta.units(), &consumers, "delta", false)?
+    }
+    .into_iter();
     Ok(eps
         .into_iter()
-        .zip(del)
-        .map(|(e, d)| PrivacyCost {
+        .zip(delta_consumers)
+        .map(|(e, &consumes)| PrivacyCost {
             epsilon: EpsilonAmount::from_units(e),
-            delta: DeltaAmount::from_units(d),
+            delta: DeltaAmount::from_units(if consumes { del.next().unwrap_or(0) } else { 0 }),
         })
         .collect())
+}
+
+/// Splits `budget` across `queries` when every query spends δ (the split of a call whose
+/// queries all use the same noise): named shares first, the rest evenly.
+pub fn split_budget(budget: PrivacyCost, queries: &[Query]) -> Result<Vec<PrivacyCost>, DpError> {
+    let consumers = vec![!budget.delta.is_zero(); queries.len()];
+    split_budget_for(budget, queries, &consumers)
 }
 
 fn split_units(
@@ -234,58 +477,169 @@ fn split_units(
         .collect())
 }
 
+/// Costs every query from its parameters alone: no data is read.
+pub fn plan_parameters(request: &AnalysisRequest) -> Result<AnalysisPlan, DpError> {
+    let gaussian = request.gaussian()?;
+    let consumers = request.delta_consumers()?;
+    let shares = split_budget_for(request.budget, &request.queries, &consumers)?;
+    let queries = request
+        .queries
+        .iter()
+        .zip(shares)
+        .map(|(query, cost)| {
+            let measurement = build_measurement(
+                query,
+                cost,
+                gaussian,
+                &request.contribution,
+                request.non_finite,
+            )?;
+            Ok(PlannedQuery { query: query.clone(), cost, measurement })
+        })
+        .collect::<Result<Vec<_>, DpError>>()?;
+    Ok(AnalysisPlan { queries, total: request.budget })
+}
+
+/// Checks that every column a query names exists, with a usable type; with `values`, also
+/// reads numeric columns under the non-finite policy (which refuses NaN and infinities).
+fn check_columns(
+    request: &AnalysisRequest,
+    frame: &DataFrame,
+    table: Option<&BoundedTable>,
+) -> Result<(), DpError> {
+    for query in &request.queries {
+        if let Some(column) = query.statistic.bounded_column() {
+            match table {
+                Some(t) => drop(t.numeric_column(
+                    &column.column,
+                    &query.to_string(),
+                    request.non_finite,
+                )?),
+                None => check_numeric_type(frame, &column.column, &query.to_string())?,
+            }
+        }
+        if let Some(by) = query.group_column() {
+            crate::table::column(frame, by)?;
+        }
+    }
+    Ok(())
+}
+
+/// The column exists and has a numeric type (its values are not read).
+fn check_numeric_type(frame: &DataFrame, name: &str, query: &str) -> Result<(), DpError> {
+    let col = crate::table::column(frame, name)?;
+    if !col.dtype().is_primitive_numeric() {
+        return Err(DpError::NonNumericColumn {
+            column: name.to_owned(),
+            dtype: col.dtype().to_string(),
+            query: query.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Costs every query and checks it against the data. Nothing is charged or drawn.
 pub fn plan(request: &AnalysisRequest, table: &BoundedTable) -> Result<AnalysisPlan, DpError> {
-    let gaussian =
-        match (request.mechanism, request.budget.delta.is_zero()) {
-            (MechanismChoice::Auto, zero) => !zero,
-            (MechanismChoice::Laplace, true) => false,
-            (MechanismChoice::Laplace, false) => return Err(DpError::InvalidMechanism(
-                "laplace noise gives pure ε-DP and spends no δ; omit --delta or choose gaussian"
-                    .into(),
-            )),
-            (MechanismChoice::Gaussian, false) => true,
-            (MechanismChoice::Gaussian, true) => {
-                return Err(DpError::InvalidMechanism("gaussian noise needs a δ > 0".into()))
-            }
-        };
-    let shares = split_budget(request.budget, &request.queries)?;
-    let k = request.contribution.max_rows_per_unit;
-    let mut queries = Vec::with_capacity(shares.len());
-    for (query, cost) in request.queries.iter().zip(shares) {
-        let budget = if gaussian {
-            if cost.delta.is_zero() {
-                return Err(DpError::InvalidSplit(format!(
-                    "query {query} has a δ share of 0, but gaussian noise needs δ > 0"
-                )));
-            }
-            NoiseBudget::Zcdp(epsilon_delta_to_rho(cost.epsilon, cost.delta)?)
-        } else {
-            if !cost.delta.is_zero() {
-                return Err(DpError::InvalidSplit(format!(
-                    "query {query} has a δ share, but laplace noise spends none"
-                )));
-            }
-            NoiseBudget::Pure(cost.epsilon)
-        };
-        let policy = request.non_finite;
-        let measurement = match &query.statistic {
-            Statistic::Count => PlannedMeasurement::Count(Box::new(DpCount::new(k, budget, cost)?)),
-            Statistic::Sum { column, lower, upper } | Statistic::Mean { column, lower, upper } => {
-                table.numeric_column(column, &query.to_string(), policy)?;
-                let bounds = Bounds::new(column, *lower, *upper)?;
-                if matches!(query.statistic, Statistic::Sum { .. }) {
-                    let sum = DpSum::new(column, bounds, policy, k, budget, cost)?;
-                    PlannedMeasurement::Sum(Box::new(sum))
-                } else {
-                    let mean = DpMean::new(column, bounds, policy, k, budget, cost)?;
-                    PlannedMeasurement::Mean(Box::new(mean))
-                }
-            }
-        };
-        queries.push(PlannedQuery { query: query.clone(), cost, measurement });
+    let plan = plan_parameters(request)?;
+    check_columns(request, table.frame(), Some(table))?;
+    Ok(plan)
+}
+
+/// One query of an [`Explanation`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueryExplanation {
+    /// The query as written (normalised).
+    pub query: String,
+    /// Its ε share.
+    pub epsilon: f64,
+    /// Its δ share.
+    pub delta: f64,
+    /// The guarantee its release would give.
+    pub guarantee: GuaranteeRecord,
+    /// Mechanism, sensitivity, noise scale, 95% half-width and selection threshold.
+    #[serde(flatten)]
+    pub forecast: Forecast,
+    /// The target half-width the query named (`error=`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<f64>,
+    /// The ε share that target needs (with the query's δ share), if it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon_for_target: Option<f64>,
+    /// Why the ε for the target could not be found (e.g. a mean without assumed rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a call would do, before it runs: from the parameters and the columns' names and
+/// types only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// One entry per query, in order.
+    pub queries: Vec<QueryExplanation>,
+    /// What the call would charge.
+    pub total: PrivacyCostRecord,
+}
+
+/// A privacy cost as JSON numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct PrivacyCostRecord {
+    /// ε.
+    pub epsilon: f64,
+    /// δ.
+    pub delta: f64,
+}
+
+/// Plans a call without running it: for each query its share, guarantee, mechanism,
+/// sensitivity, noise scale and 95% half-width (for means, variances and standard deviations
+/// at `assumed_rows` values, a public assumption), and for queries with a target error the ε
+/// that target needs. With `frame`, the columns' names and types are checked; no value is read,
+/// nothing is charged or drawn.
+pub fn explain(
+    request: &AnalysisRequest,
+    frame: Option<&DataFrame>,
+    assumed_rows: Option<u64>,
+) -> Result<Explanation, DpError> {
+    let plan = plan_parameters(request)?;
+    if let Some(frame) = frame {
+        check_columns(request, frame, None)?;
     }
-    Ok(AnalysisPlan { queries, total: request.budget })
+    let gaussian = request.gaussian()?;
+    let queries = plan
+        .queries
+        .iter()
+        .map(|planned| {
+            let target = planned.query.error.map(|target| {
+                crate::tuning::epsilon_for_error(
+                    &planned.query,
+                    planned.cost.delta,
+                    gaussian,
+                    &request.contribution,
+                    assumed_rows,
+                    target,
+                )
+            });
+            let (epsilon_for_target, note) = match target {
+                Some(Ok(e)) => (Some(e.to_f64()), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+                None => (None, None),
+            };
+            Ok(QueryExplanation {
+                query: planned.query.to_string(),
+                epsilon: planned.cost.epsilon.to_f64(),
+                delta: planned.cost.delta.to_f64(),
+                guarantee: planned.guarantee().into(),
+                forecast: planned.forecast(assumed_rows),
+                target_error: planned.query.error,
+                epsilon_for_target,
+                note,
+            })
+        })
+        .collect::<Result<Vec<_>, DpError>>()?;
+    let total = PrivacyCostRecord {
+        epsilon: plan.total.epsilon.to_f64(),
+        delta: plan.total.delta.to_f64(),
+    };
+    Ok(Explanation { queries, total })
 }
 
 /// Releases every planned query without a ledger (the caller accounts for the cost).
@@ -297,20 +651,46 @@ pub fn release_all(
     plan.queries
         .iter()
         .map(|planned| {
-            let estimate = planned.measurement.release(table, rng)?;
-            Ok(Release {
+            let mut release = Release {
                 query: planned.query.to_string(),
                 statistic: planned.query.statistic.name(),
                 column: planned.query.statistic.column().map(str::to_owned),
-                value: estimate.value,
+                by: planned.query.group_by.clone(),
+                value: f64::NAN,
                 epsilon: planned.cost.epsilon.to_f64(),
                 delta: planned.cost.delta.to_f64(),
-                mechanism: estimate.mechanism,
-                noise_scale: estimate.noise_scale,
-                ci95: estimate.ci95,
-                grid: estimate.grid,
+                mechanism: "",
+                noise_scale: 0.0,
+                ci95: None,
+                grid: None,
+                rank_error95: None,
+                groups: None,
+                threshold: None,
                 guarantee: planned.guarantee().into(),
-            })
+            };
+            match planned.measurement.release(table, rng)? {
+                Output::Scalar(e) => {
+                    release.value = e.value;
+                    release.mechanism = e.mechanism;
+                    release.noise_scale = e.noise_scale;
+                    release.ci95 = Some(e.ci95);
+                    release.grid = e.grid;
+                }
+                Output::Quantile(q) => {
+                    release.value = q.value;
+                    release.mechanism = q.mechanism;
+                    release.grid = Some(q.grid);
+                    release.rank_error95 = Some(q.rank_error95);
+                }
+                Output::Grouped(g) => {
+                    release.mechanism = g.mechanism;
+                    release.noise_scale = g.noise_scale;
+                    release.grid = g.grid;
+                    release.threshold = g.threshold;
+                    release.groups = Some(g.groups);
+                }
+            }
+            Ok(release)
         })
         .collect()
 }
@@ -376,10 +756,14 @@ fn query_texts(request: &AnalysisRequest) -> Vec<String> {
 /// An event about `request`: who, which dataset, and the contribution bound it runs under.
 fn event(kind: AuditEventKind, request: &AnalysisRequest) -> AuditEvent {
     let unit = request.contribution.unit_column.clone().unwrap_or_else(|| "row".into());
-    AuditEvent::new(kind, &request.principal)
+    let event = AuditEvent::new(kind, &request.principal)
         .with_dataset(&request.dataset)
         .with_detail("privacy_unit", unit)
-        .with_detail("max_rows_per_unit", request.contribution.max_rows_per_unit)
+        .with_detail("max_rows_per_unit", request.contribution.max_rows_per_unit);
+    match request.contribution.max_groups_per_unit {
+        Some(groups) => event.with_detail("max_groups_per_unit", groups),
+        None => event,
+    }
 }
 
 fn request_event(request: &AnalysisRequest) -> AuditEvent {
@@ -389,16 +773,28 @@ fn request_event(request: &AnalysisRequest) -> AuditEvent {
         .with_detail("delta", request.budget.delta.to_string())
 }
 
+/// The audit entry of a release: its parameters and released value. A grouped release records
+/// how many groups it released, never their keys (which are data values) or their values.
 fn release_event(request: &AnalysisRequest, release: &Release) -> AuditEvent {
-    event(AuditEventKind::Release, request)
+    let mut event = event(AuditEventKind::Release, request)
         .with_guarantee(release.guarantee.clone())
         .with_detail("query", release.query.as_str())
         .with_detail("mechanism", release.mechanism)
         .with_detail("epsilon", release.epsilon)
         .with_detail("delta", release.delta)
-        .with_detail("noise_scale", release.noise_scale)
-        .with_detail("released_value", release.value)
-        .with_detail("ci95", vec![release.ci95.lower, release.ci95.upper])
+        .with_detail("noise_scale", release.noise_scale);
+    if let Some(groups) = &release.groups {
+        event = event.with_detail("groups_released", groups.len());
+        if let Some(threshold) = release.threshold {
+            event = event.with_detail("selection_threshold", threshold);
+        }
+        return event;
+    }
+    event = event.with_detail("released_value", release.value);
+    if let Some(ci) = release.ci95 {
+        event = event.with_detail("ci95", vec![ci.lower, ci.upper]);
+    }
+    event
 }
 
 /// Records that a call was refused, with a reason that holds no data value.
@@ -474,11 +870,9 @@ pub struct Statistics {
 /// `privacy_budget` ledger to charge and refuse durably.
 pub fn analyze_with_privacy(patients: &PatientData, epsilon: f64) -> Result<Statistics, DpError> {
     let epsilon = EpsilonAmount::from_f64_down(epsilon)?;
-    let mut queries = vec![Query { statistic: Statistic::Count, epsilon: None, delta: None }];
-    queries.extend(patients.columns.iter().map(|(column, lower, upper)| Query {
-        statistic: Statistic::Mean { column: column.clone(), lower: *lower, upper: *upper },
-        epsilon: None,
-        delta: None,
+    let mut queries = vec![Query::new(Statistic::Count)];
+    queries.extend(patients.columns.iter().map(|(column, lower, upper)| {
+        Query::new(Statistic::Mean { column: column.clone(), lower: *lower, upper: *upper })
     }));
     let request = AnalysisRequest {
         dataset: String::new(),
@@ -535,6 +929,141 @@ mod tests {
         assert!(split_budget(cost("1", "0"), &queries(&["count(epsilon=0.5)"])).is_err());
         assert!(split_budget(cost("1", "0"), &queries(&["count(epsilon=1)", "count()"])).is_err());
         assert!(split_budget(cost("1", "0"), &[]).is_err());
+    }
+
+    fn request(texts: &[&str], budget: PrivacyCost) -> AnalysisRequest {
+        AnalysisRequest {
+            dataset: "d".into(),
+            principal: "p".into(),
+            budget,
+            queries: queries(texts),
+            contribution: ContributionBound::one_row_per_unit(),
+            non_finite: NonFinitePolicy::Refuse,
+            mechanism: MechanismChoice::Auto,
+        }
+    }
+
+    #[test]
+    fn delta_goes_only_to_the_queries_that_spend_it() {
+        let r = request(&["median(a, 0, 1)", "count()", "count() by b"], cost("3", "0.000002"));
+        assert_eq!(r.delta_consumers().unwrap(), vec![false, true, true]);
+        let plan = plan_parameters(&r).unwrap();
+        let deltas: Vec<String> = plan.queries().iter().map(|q| q.cost.delta.to_string()).collect();
+        assert_eq!(deltas, vec!["0", "0.000001", "0.000001"]);
+        assert_eq!(plan.queries()[0].guarantee().kind(), "pure");
+        assert_eq!(plan.queries()[1].guarantee().kind(), "approximate", "exact profile, one draw");
+        assert_eq!(plan.queries()[2].guarantee().kind(), "approximate");
+        // Laplace noise with a δ is allowed when partition selection spends it.
+        let mut laplace = request(&["count() by b", "sum(a, 0, 1)"], cost("1", "1e-6"));
+        laplace.mechanism = MechanismChoice::Laplace;
+        let plan = plan_parameters(&laplace).unwrap();
+        assert_eq!(plan.queries()[1].cost.delta, DeltaAmount::ZERO);
+        assert_eq!(plan.queries()[0].cost.delta.to_string(), "0.000001");
+        // A δ nobody spends, a named δ on a pure query, or selection without δ: refused.
+        assert!(plan_parameters(&request(&["median(a, 0, 1)"], cost("1", "1e-6"))).is_err());
+        assert!(plan_parameters(&request(
+            &["median(a, 0, 1, delta=1e-6)", "count()"],
+            cost("1", "1e-6")
+        ))
+        .is_err());
+        assert!(matches!(
+            plan_parameters(&request(&["count() by b"], cost("1", "0"))),
+            Err(DpError::InvalidSplit(_))
+        ));
+    }
+
+    #[test]
+    fn grouped_queries_with_a_unit_need_a_group_bound() {
+        let mut r = request(&["count() by b"], cost("1", "1e-6"));
+        r.contribution = ContributionBound::per_unit("pid", 3).unwrap();
+        assert!(matches!(plan_parameters(&r), Err(DpError::InvalidContribution(_))));
+        r.contribution = r.contribution.clone().with_max_groups_per_unit(2).unwrap();
+        let plan = plan_parameters(&r).unwrap();
+        assert!(plan.queries()[0].forecast(None).threshold.is_some());
+    }
+
+    #[test]
+    fn explain_needs_no_data_and_reports_targets() {
+        let r = request(
+            &["count(error=10)", "mean(age, 0, 100, error=1)", "median(age, 0, 100)"],
+            cost("1", "0"),
+        );
+        let e = explain(&r, None, Some(1000)).unwrap();
+        assert_eq!(e.queries[1].note, None);
+        assert_eq!(e.queries.len(), 3);
+        let count = &e.queries[0];
+        assert_eq!(count.forecast.mechanism, "discrete_laplace");
+        assert!(count.epsilon_for_target.unwrap() < count.epsilon, "10 rows is easy at ε 1/3");
+        assert!(e.queries[1].forecast.half_width95.unwrap() > 0.0);
+        assert_eq!(e.queries[2].forecast.error_unit, "rank");
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["queries"][0]["target_error"], 10.0);
+        assert_eq!(json["total"]["epsilon"], 1.0);
+        // Columns are checked by name and type only.
+        let frame = crate::table::read_table_bytes(
+            b"age,name\n1.5,x\nNaN,y\n".to_vec(),
+            "t",
+            ReadOptions::default(),
+        )
+        .unwrap();
+        // (A NaN is not read.)
+        let checked = explain(&r, Some(&frame), None);
+        let checked = checked.unwrap();
+        assert!(
+            checked.queries[1].note.as_deref().unwrap().contains("--assume-rows"),
+            "{checked:?}"
+        );
+        let bad = request(&["mean(name, 0, 1)"], cost("1", "0"));
+        assert!(matches!(explain(&bad, Some(&frame), None), Err(DpError::NonNumericColumn { .. })));
+    }
+
+    #[test]
+    fn releases_of_every_kind_have_the_documented_shape() {
+        let mut csv = String::from("age,sex\n");
+        for i in 0..400 {
+            csv += &format!("{},{}\n", 20 + i % 50, if i % 3 == 0 { "F" } else { "M" });
+        }
+        let frame =
+            crate::table::read_table_bytes(csv.into_bytes(), "t", ReadOptions::default()).unwrap();
+        let table = BoundedTable::new(frame, ContributionBound::one_row_per_unit()).unwrap();
+        let r = request(
+            &[
+                "var(age, 0, 100)",
+                "std(age, 0, 100)",
+                "median(age, 0, 100)",
+                "histogram(sex, [F, M])",
+                "mean(age, 0, 100) by sex",
+            ],
+            cost("20", "0.00001"),
+        );
+        let plan = plan(&r, &table).unwrap();
+        let mut rng = SecureRng::seeded_for_tests_only(61);
+        let releases = release_all(&plan, &table, &mut rng).unwrap();
+        let json = serde_json::to_value(&releases).unwrap();
+        let truth_var = {
+            let ages: Vec<f64> = (0..400).map(|i| f64::from(20 + i % 50)).collect();
+            let m = ages.iter().sum::<f64>() / 400.0;
+            ages.iter().map(|a| (a - m).powi(2)).sum::<f64>() / 400.0
+        };
+        // Within two 95% half-widths (a miss has probability far below 5%).
+        for (release, truth) in [(&releases[0], truth_var), (&releases[1], truth_var.sqrt())] {
+            let ci = release.ci95.unwrap();
+            assert!((release.value - truth).abs() <= ci.upper - ci.lower, "{release:?}");
+        }
+        assert!((releases[2].value - 44.0).abs() < 3.0, "{:?}", releases[2]);
+        assert!(json[2]["ci95"].is_null() && json[2]["rank_error95"].is_number());
+        assert!(json[3]["value"].is_null() && json[3]["ci95"].is_null());
+        assert_eq!(json[3]["groups"][0]["key"], "F");
+        assert_eq!(json[3]["groups"][2]["key"], serde_json::Value::Null, "the other bin");
+        assert_eq!(json[4]["by"], "sex");
+        assert!(json[4]["threshold"].is_number());
+        let groups = json[4]["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 2);
+        assert!(groups[0]["ci95"]["lower"].is_number());
+        // The audit entry of a grouped release names no key.
+        let event = release_event(&r, &releases[4]);
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(!text.contains("\"F\"") && text.contains("groups_released"), "{text}");
     }
 
     #[test]

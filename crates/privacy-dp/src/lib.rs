@@ -29,22 +29,38 @@
 
 pub mod analysis;
 pub mod error;
+pub mod grouped;
+#[cfg(test)]
+mod laws;
 pub mod mechanism;
 pub mod noise;
+pub mod quantile;
 pub mod query;
 pub mod sampler;
 pub mod stats;
 pub mod table;
+#[cfg(test)]
+mod test_support;
+pub mod tuning;
+pub mod variance;
 
 pub use analysis::{
-    analyze_with_privacy, plan, run, AnalysisOutcome, AnalysisPlan, AnalysisRequest,
-    MechanismChoice, PatientData, Release, Statistics,
+    analyze_with_privacy, explain, group_bound, plan, plan_parameters, run, AnalysisOutcome,
+    AnalysisPlan, AnalysisRequest, Explanation, MechanismChoice, PatientData, QueryExplanation,
+    Release, Statistics,
 };
 pub use error::DpError;
+pub use grouped::{
+    truncate_groups, DpGrouped, GroupBound, GroupEstimate, GroupedEstimate, GroupedStatistic,
+    Grouping, Truncation,
+};
 pub use mechanism::{ExponentialMechanism, MechanismError};
-pub use noise::{IntegerNoise, NoiseBudget};
-pub use query::{parse_query, Query, QueryParseError, Statistic};
+pub use noise::{gaussian_budget, IntegerNoise, NoiseBudget};
+pub use quantile::{DpQuantile, QuantileEstimate};
+pub use query::{parse_query, BoundedColumn, Query, QueryParseError, Statistic};
 pub use stats::{Bounds, DpCount, DpMean, DpSum, Estimate, Interval};
 pub use table::{
     read_table, read_table_bytes, BoundedTable, ContributionBound, NonFinitePolicy, ReadOptions,
 };
+pub use tuning::{epsilon_for_error, half_width_at, Forecast};
+pub use variance::DpVariance;

@@ -45,14 +45,29 @@ pub enum NonFinitePolicy {
 pub struct ContributionBound {
     /// The column that identifies a privacy unit (a patient); `None` means one row per unit.
     pub unit_column: Option<String>,
-    /// The most rows one unit contributes after truncation; at least 1.
+    /// The most rows one unit contributes after truncation; at least 1. In grouped queries
+    /// (histograms and `by`), the most rows one unit contributes to each group.
     pub max_rows_per_unit: u64,
+    /// The most groups one unit may touch in grouped queries; required with a unit column
+    /// when a query is grouped (see [`crate::grouped`]).
+    pub max_groups_per_unit: Option<u64>,
 }
 
 impl ContributionBound {
     /// One row per privacy unit: the file is assumed to hold one row per patient.
     pub fn one_row_per_unit() -> Self {
-        Self { unit_column: None, max_rows_per_unit: 1 }
+        Self { unit_column: None, max_rows_per_unit: 1, max_groups_per_unit: None }
+    }
+
+    /// The same bound with at most `groups` groups per unit in grouped queries.
+    pub fn with_max_groups_per_unit(mut self, groups: u64) -> Result<Self, DpError> {
+        if groups == 0 {
+            return Err(DpError::InvalidContribution(
+                "max groups per unit must be at least 1".into(),
+            ));
+        }
+        self.max_groups_per_unit = Some(groups);
+        Ok(self)
     }
 
     /// At most `max_rows_per_unit` rows for each distinct value of `unit_column`.
@@ -65,7 +80,11 @@ impl ContributionBound {
                 "max rows per unit must be at least 1".into(),
             ));
         }
-        Ok(Self { unit_column: Some(unit_column.into()), max_rows_per_unit })
+        Ok(Self {
+            unit_column: Some(unit_column.into()),
+            max_rows_per_unit,
+            max_groups_per_unit: None,
+        })
     }
 
     /// The neighbouring relation the guarantees are stated for.
