@@ -198,6 +198,52 @@ impl BoundedIntegerNoise {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+mod bounded_tests {
+    use super::*;
+
+    /// Bounded-time noise has the scale of the exact noise: its empirical variance over 2·10⁵
+    /// draws is within 5 % of the law's (a 10σ band for these sample sizes), for both laws.
+    #[test]
+    fn bounded_noise_draws_the_calibrated_law() {
+        let mut rng = SecureRng::seeded_for_tests_only(140);
+        let budgets = [
+            NoiseBudget::Pure(EpsilonAmount::parse_decimal("0.5").unwrap()),
+            NoiseBudget::Zcdp(RhoAmount::parse_decimal("0.02").unwrap()),
+        ];
+        for budget in budgets {
+            let exact = IntegerNoise::calibrate(&BigUint::from(3u32), budget).unwrap();
+            let bounded = exact.bounded_time().unwrap();
+            assert!(bounded.failure_probability() < 1e-30);
+            assert_eq!(bounded.noise().mechanism(), exact.mechanism());
+            let n = 200_000;
+            let second: f64 = (0..n)
+                .map(|_| bounded.sample(&mut rng).unwrap().to_f64().unwrap().powi(2))
+                .sum::<f64>()
+                / n as f64;
+            let s = exact.scale();
+            let variance = match exact {
+                // The discrete Laplace of scale t has variance 2q/(1 − q)², q = e^(−1/t).
+                IntegerNoise::Laplace(_) => {
+                    let q = (-1.0 / s).exp();
+                    2.0 * q / (1.0 - q).powi(2)
+                }
+                IntegerNoise::Gaussian(_) => s * s,
+            };
+            assert!((second / variance - 1.0).abs() < 0.05, "{second} against {variance}");
+        }
+    }
+
+    #[test]
+    fn scales_beyond_the_bounded_range_are_refused() {
+        let huge = BigUint::from(1u32) << 200usize;
+        let rho = NoiseBudget::Zcdp(RhoAmount::parse_decimal("1").unwrap());
+        let noise = IntegerNoise::calibrate(&huge, rho).unwrap();
+        assert!(noise.bounded_time().is_err());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 mod tests {
     use super::*;
 

@@ -26,6 +26,12 @@
 //! neighbour of it; the guarantee reported in fixed point ([`privacy_core::EpsilonAmount`]) is
 //! rounded up, so it never understates the privacy lost.
 //!
+//! **Bounded time.** [`LaplaceMechanism::bounded_time`], [`GaussianMechanism::bounded_time`]
+//! (for (ε, δ) calibrations) and [`RandomizedResponse::bounded_time`] draw with the
+//! bounded-time samplers of [`crate::sampler`], whose running time does not depend on the noise;
+//! their guarantee gains `(1 + e^ε)·η` of δ, `η < 10⁻³⁰` (`docs/proofs/bounded-time.md`). The
+//! exponential mechanism, report-noisy-max and sparse vector have no such mode.
+//!
 //! Main trade-off: exactness over speed wherever the two conflict; the hot paths (the samplers)
 //! are made fast in fixed-width integers instead of being made approximate.
 

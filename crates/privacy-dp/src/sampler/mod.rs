@@ -198,12 +198,13 @@ fn split_ratio(r: &Ratio<BigUint>, name: &'static str) -> Result<(Nat, PosNat), 
 /// Every check uses a fixed seed, so for a given implementation it passes or fails
 /// deterministically. Its false-failure rate is the probability, over the choice of seed, that
 /// a correct sampler fails it: at most 10⁻⁶ for each chi-square test (its threshold is the
-/// chi-square quantile at p = 10⁻⁶, from `chi_square_quantile`) and about 2·10⁻⁹ for each
-/// moment or symmetry check (six standard errors, in the normal approximation). With some
-/// forty checks in the module, a correct implementation fails one for fewer than one seed in
-/// 10⁴. The checks that a wrong law is *rejected* have a false-failure rate that depends on
-/// the perturbation; each is chosen so that its expected statistic is several times the
-/// threshold.
+/// chi-square quantile at p = 10⁻⁶, from `chi_square_quantile`) and each Kolmogorov–Smirnov
+/// test (the DKW bound at α = 10⁻⁶), and about 2·10⁻⁹ for each moment, symmetry or tail-ratio
+/// check (six standard errors, in the normal approximation). With about ninety tests of the
+/// first kind and a few hundred of the second across the crate, a correct implementation fails
+/// one for fewer than one seed in 10⁴. The checks that a wrong law is *rejected* have a
+/// false-failure rate that depends on the perturbation; each is chosen so that its expected
+/// statistic is several times the threshold.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 pub(crate) mod test_stats {
