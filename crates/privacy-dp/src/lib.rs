@@ -4,7 +4,8 @@
 //! What this crate provides:
 //! - [`sampler`]: exact samplers for Bernoulli(exp(−γ)), the discrete Laplace and the discrete
 //!   Gaussian (Canonne, Kamath, Steinke 2020), on rationals, with no floating point, 128-bit
-//!   fast paths, batched random bits and a bounded-time discrete Laplace.
+//!   fast paths, batched random bits, and bounded-time discrete Laplace, discrete Gaussian and
+//!   exp(−γ) coin.
 //! - [`mechanism`]: the mechanism library — Laplace and Gaussian on power-of-two grids, the
 //!   geometric mechanism, the exponential mechanism (with a base measure), report-noisy-max and
 //!   top-k, sparse vector, randomized response — each with its guarantee, relation and proof.
@@ -21,8 +22,8 @@
 //! exact integer draw with a rational scale. This closes Mironov's 2012 attack on floating-point
 //! Laplace noise and the float-summation sensitivity gaps of Casacuberta et al. 2022. The
 //! trade-off is resolution: a sum's grid step is 2⁻⁴⁰ of its bound, and bounds are limited to
-//! ±2⁶⁰. The samplers' running time depends on the value drawn, except in the bounded-time
-//! mode of the discrete Laplace (see [`sampler`]).
+//! ±2⁶⁰. The exact samplers' running time depends on the value drawn; the bounded-time modes
+//! (see [`sampler`]) do not, at a δ cost below 10⁻³⁰ per draw.
 //!
 //! The neighbouring relation of every guarantee is add/remove of one privacy unit (patient),
 //! whose rows are truncated to at most `k` before aggregation.

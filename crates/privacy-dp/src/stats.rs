@@ -154,9 +154,9 @@ fn grid_index(x: f64, inverse_step: f64) -> i64 {
 
 /// The clamp [`quantized_sum`] applies to each value before quantizing it.
 ///
-/// `max` then `min` send NaN to a bound instead of propagating it; NaN and infinities are
-/// counted separately and excluded (see [`quantized_sum`]). Quantizing is monotone, so a
-/// clamped value's grid index lies between those of the two bounds.
+/// NaN goes to the lower bound and ±∞ to the nearer bound instead of propagating; NaN and
+/// infinities are counted separately and excluded (see [`quantized_sum`]). Quantizing is
+/// monotone, so a clamped value's grid index lies between those of the two bounds.
 #[derive(Clone, Copy, Debug)]
 struct RowMap {
     lower: f64,
@@ -164,9 +164,17 @@ struct RowMap {
 }
 
 impl RowMap {
+    /// The clamp of a finite `x` to `[lower, upper]`. Written as two comparisons so that it
+    /// compiles to one `maxpd` and one `minpd`; what it makes of NaN does not matter, because
+    /// [`quantized_sum`] masks non-finite values out.
     #[inline(always)]
     fn apply(self, x: f64) -> f64 {
-        x.max(self.lower).min(self.upper)
+        let above = if x > self.lower { x } else { self.lower };
+        if above < self.upper {
+            above
+        } else {
+            self.upper
+        }
     }
 }
 
@@ -180,23 +188,36 @@ pub(crate) struct QuantizedSum {
     pub(crate) non_finite: u64,
 }
 
-/// FIXME: on 10 M rows this pass takes about 3× the plain polars mean, and with a per-unit
-/// bound the whole release about 7× (sorted ids) to 15× (shuffled), against the 1.5× target of
-/// issue 2: it runs on two SIMD lanes on baseline x86-64, and truncation reads the unit column
-/// separately. Fusing the truncation into this pass and dispatching to AVX2 would close part of
-/// the gap; `benches/benches/dp_mean.rs` measures it.
+/// Sums in one pass, without branches in the inner loops.
 ///
-/// Sums in one pass, without branches in the inner loops: each value is weighted by
-/// `kept · valid · finite ∈ {0, 1}`. Sums of at most 2²² indices of magnitude ≤ 2⁴⁰ fit in
-/// an i64; they are added to the i128 total per block.
+/// **Exactness.** Each value is clamped to `[L, U]` (so `|c| ≤ B ≤ 2^E`), multiplied by the
+/// power of two `1/g = 2^(40−E)` (exact: only the exponent changes), and rounded to the
+/// nearest integer by [`grid_index`]: `|c/g| ≤ 2⁴⁰ < 2⁵¹`, so `c/g + 1.5·2⁵²` lies in
+/// `[2⁵², 2⁵³)`, where consecutive `f64`s are exactly 1 apart, and IEEE 754 addition rounds
+/// it to the nearest such integer (ties to even) — the rounding of `c/g` itself, because the
+/// shifter is an integer. Every value's index therefore depends on that value alone,
+/// deterministically, on every IEEE 754 platform (Rust's `f64` arithmetic is IEEE 754 binary64
+/// with round-to-nearest-even, and this code uses no fused multiply-add). Indices are then added
+/// as integers, in any order with the same result.
+///
+/// **No overflow.** An index has magnitude at most `2⁴⁰`; a block of at most `2²²` rows sums
+/// in `i64` to at most `2⁶²` in magnitude, whatever the split into SIMD lanes (each lane holds a
+/// sub-sum of the block); blocks are added to an `i128` total, which `2⁶⁴` blocks could not
+/// overflow. So no sum can wrap for any data, and no error depends on the data.
+///
+/// **Masks instead of branches.** A value takes part with weight `kept · valid · finite ∈ {0,
+/// 1}`, applied as an all-ones or all-zeros mask; `finite` is `|x| < ∞` (false for NaN), and
+/// whatever the clamp and the shifter make of a non-finite value is masked away. The count of
+/// non-finite values is derived (rows taking part minus finite ones) rather than accumulated.
+/// Chunks without nulls (the common case) read only the values and, with a per-unit bound, the
+/// truncation mask; chunks with nulls zip the validity bitmap in as a third weight.
 fn quantized_sum(
     values: &Float64Chunked,
     table: &BoundedTable,
     map: RowMap,
     grid: Grid,
 ) -> QuantizedSum {
-    const BLOCK: usize = 1 << 22;
-    let inv = grid.inverse_step;
+    let kernel = Kernel { map, inverse_step: grid.inverse_step };
     let mask = table.mask();
     let mut sum = QuantizedSum::default();
     let mut offset = 0usize;
@@ -204,41 +225,90 @@ fn quantized_sum(
         let xs = chunk.values().as_slice();
         let keep = mask.map(|m| &m[offset..offset + xs.len()]);
         offset += xs.len();
-        let valid: Option<Vec<bool>> = chunk.validity().map(|v| v.iter().collect());
+        // One iterator over the validity bits, consumed block by block.
+        let mut validity = chunk.validity().filter(|v| v.unset_bits() > 0).map(|v| v.iter());
         for start in (0..xs.len()).step_by(BLOCK) {
             let end = (start + BLOCK).min(xs.len());
-            let (mut total, mut count, mut bad) = (0i64, 0u64, 0u64);
-            let mut add = |x: f64, weight: u64| {
-                let finite = u64::from(x.is_finite());
-                let taken = weight & finite;
-                // An all-ones or all-zeros mask rather than a multiplication: 64-bit
-                // multiplies do not vectorize on baseline x86-64.
-                total += grid_index(map.apply(x), inv) & (taken as i64).wrapping_neg();
-                count += taken;
-                bad += weight & (1 - finite);
+            let (total, count, rows) = match (keep, validity.as_mut()) {
+                (None, None) => kernel.all(&xs[start..end]),
+                (Some(k), None) => kernel.kept(&xs[start..end], &k[start..end]),
+                (keep, Some(valid)) => kernel.with_validity(
+                    &xs[start..end],
+                    keep.map(|k| &k[start..end]),
+                    valid.by_ref().take(end - start),
+                ),
             };
-            match (keep, &valid) {
-                (None, None) => xs[start..end].iter().for_each(|&x| add(x, 1)),
-                (Some(k), None) => xs[start..end]
-                    .iter()
-                    .zip(&k[start..end])
-                    .for_each(|(&x, &k)| add(x, u64::from(k))),
-                (None, Some(v)) => xs[start..end]
-                    .iter()
-                    .zip(&v[start..end])
-                    .for_each(|(&x, &v)| add(x, u64::from(v))),
-                (Some(k), Some(v)) => xs[start..end]
-                    .iter()
-                    .zip(&k[start..end])
-                    .zip(&v[start..end])
-                    .for_each(|((&x, &k), &v)| add(x, u64::from(k & v))),
-            }
             sum.total += i128::from(total);
             sum.count += count;
-            sum.non_finite += bad;
+            sum.non_finite += rows - count;
         }
     }
     sum
+}
+
+/// Rows per `i64` block of [`quantized_sum`]: `2²²·2⁴⁰ = 2⁶²` bounds any block sum.
+const BLOCK: usize = 1 << 22;
+
+/// The per-value work of [`quantized_sum`]: clamp, scale, round to the grid.
+#[derive(Clone, Copy, Debug)]
+struct Kernel {
+    map: RowMap,
+    inverse_step: f64,
+}
+
+impl Kernel {
+    /// The index of `x` and whether `x` is finite, without a branch.
+    #[inline(always)]
+    fn index(self, x: f64) -> (i64, bool) {
+        (grid_index(self.map.apply(x), self.inverse_step), x.abs() < f64::INFINITY)
+    }
+
+    /// `(Σ index, #finite, #rows)` over a block with every row kept and valid.
+    #[inline(never)]
+    fn all(self, xs: &[f64]) -> (i64, u64, u64) {
+        let (mut total, mut count) = (0i64, 0i64);
+        for &x in xs {
+            let (i, finite) = self.index(x);
+            let m = -i64::from(finite);
+            total += i & m;
+            count -= m;
+        }
+        (total, count as u64, xs.len() as u64)
+    }
+
+    /// The same over a block with a truncation mask.
+    #[inline(never)]
+    fn kept(self, xs: &[f64], keep: &[bool]) -> (i64, u64, u64) {
+        let (mut total, mut count, mut rows) = (0i64, 0i64, 0i64);
+        for (&x, &k) in xs.iter().zip(keep) {
+            let (i, finite) = self.index(x);
+            let k = -i64::from(k);
+            let m = k & -i64::from(finite);
+            total += i & m;
+            count -= m;
+            rows -= k;
+        }
+        (total, count as u64, rows as u64)
+    }
+
+    /// The same over a block with nulls (and perhaps a truncation mask).
+    fn with_validity(
+        self,
+        xs: &[f64],
+        keep: Option<&[bool]>,
+        valid: impl Iterator<Item = bool>,
+    ) -> (i64, u64, u64) {
+        let (mut total, mut count, mut rows) = (0i64, 0u64, 0u64);
+        for (i, (&x, v)) in xs.iter().zip(valid).enumerate() {
+            let weight = v & keep.is_none_or(|k| k[i]);
+            let (index, finite) = self.index(x);
+            let taken = weight & finite;
+            total += index & -i64::from(taken);
+            count += u64::from(taken);
+            rows += u64::from(weight);
+        }
+        (total, count, rows)
+    }
 }
 
 /// Applies the non-finite policy to a finished sum: under [`NonFinitePolicy::Refuse`] any

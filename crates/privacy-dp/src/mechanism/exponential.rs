@@ -50,7 +50,9 @@ use privacy_core::{PrivacyGuarantee, SecureRng};
 use super::exact::{common_grid, power_of_two, ratio_of};
 use super::laplace::pure_guarantee;
 use super::{positive_finite, MechanismError};
-use crate::sampler::{bernoulli_exp_times_power_of_two, ln2_bounds, sample_uniform_below};
+use crate::sampler::{
+    bernoulli_exp_times_power_of_two, ln2_bounds, uniform_below_biguint, RandomBits,
+};
 
 /// Candidates per block of the cumulative search.
 const BLOCK: usize = 256;
@@ -133,12 +135,7 @@ impl ExponentialMechanism {
         rng: &mut SecureRng,
     ) -> Result<usize, MechanismError> {
         let proposal = Proposal::new(&self.rate, scores, weights)?;
-        loop {
-            let r = proposal.propose(rng)?;
-            if proposal.accept(r, rng) {
-                return Ok(r);
-            }
-        }
+        proposal.select(&mut RandomBits::new(rng))
     }
 }
 
@@ -206,10 +203,21 @@ impl<'w> Proposal<'w> {
             .collect()
     }
 
+    /// Proposals until one is accepted (module docs).
+    fn select(&self, bits: &mut RandomBits<'_>) -> Result<usize, MechanismError> {
+        loop {
+            let r = self.propose(bits)?;
+            if self.accept(r, bits) {
+                return Ok(r);
+            }
+        }
+    }
+
     /// A candidate drawn with probability proportional to its proposal mass.
-    fn propose(&self, rng: &mut SecureRng) -> Result<usize, MechanismError> {
+    fn propose(&self, bits: &mut RandomBits<'_>) -> Result<usize, MechanismError> {
         let total = self.block_ends.last().cloned().unwrap_or_default();
-        let target = sample_uniform_below(&total, rng)?;
+        let target = uniform_below_biguint(&total, bits)
+            .ok_or(MechanismError::NoCandidates("internal: no proposal mass"))?;
         // The first block whose end exceeds the target holds it.
         let block = self.block_ends.partition_point(|end| *end <= target);
         let mut running = match block {
@@ -228,9 +236,9 @@ impl<'w> Proposal<'w> {
     }
 
     /// The exact coin of probability `2^(j_r)·exp(−γ_r)`.
-    fn accept(&self, r: usize, rng: &mut SecureRng) -> bool {
+    fn accept(&self, r: usize, bits: &mut RandomBits<'_>) -> bool {
         let a = &self.gaps[r] * &self.gamma_numer;
-        bernoulli_exp_times_power_of_two(&a, &self.gamma_denom, self.exponents[r], rng)
+        bernoulli_exp_times_power_of_two(&a, &self.gamma_denom, self.exponents[r], bits)
     }
 }
 
@@ -271,6 +279,7 @@ mod tests {
     use proptest::prelude::*;
 
     const DRAWS: usize = 100_000;
+    const MILLION: usize = 1_000_000;
 
     /// The exact law, in floating point (for expected counts only).
     fn exact_probabilities(rate: f64, scores: &[f64], weights: &[u128]) -> Vec<f64> {
@@ -284,29 +293,41 @@ mod tests {
         raw.into_iter().map(|x| x / total).collect()
     }
 
-    fn counts(m: usize, mut draw: impl FnMut() -> usize) -> Vec<u64> {
+    fn counts(draws: usize, m: usize, mut draw: impl FnMut() -> usize) -> Vec<u64> {
         let mut c = vec![0u64; m];
-        for _ in 0..DRAWS {
+        for _ in 0..draws {
             c[draw()] += 1;
         }
         c
     }
 
-    fn expected(probabilities: &[f64]) -> Vec<f64> {
-        probabilities.iter().map(|p| p * DRAWS as f64).collect()
+    fn expected(draws: usize, probabilities: &[f64]) -> Vec<f64> {
+        probabilities.iter().map(|p| p * draws as f64).collect()
     }
 
     #[test]
     fn selection_follows_the_exponential_law() {
+        // 10⁶ selections from one prepared proposal (the same propose-and-accept loop as
+        // `select`), then 10⁵ through `select` itself.
         let mut rng = SecureRng::seeded_for_tests_only(50);
         let em = ExponentialMechanism::new(1.0, 1.0).unwrap();
         let scores = [0.0, 1.0, 2.0, 3.0, 2.5, -1.0];
-        let observed = counts(scores.len(), || em.select(&scores, &mut rng).unwrap());
-        let law = exact_probabilities(0.5, &scores, &[1; 6]);
-        assert_counts_fit(&observed, &expected(&law), "exponential mechanism, ε = 1");
-        // Power: the law at ε = 1.1 is rejected.
-        let wrong = exact_probabilities(0.55, &scores, &[1; 6]);
-        assert_counts_reject(&observed, &expected(&wrong), "exponential mechanism, ε = 1.1");
+        let weights = [1u128; 6];
+        let proposal = Proposal::new(&em.rate, &scores, &weights).unwrap();
+        let mut bits = RandomBits::new(&mut rng);
+        let observed = counts(MILLION, scores.len(), || proposal.select(&mut bits).unwrap());
+        let law = exact_probabilities(0.5, &scores, &weights);
+        assert_counts_fit(&observed, &expected(MILLION, &law), "exponential mechanism, ε = 1");
+        // Power: the law at ε = 1.03 is rejected.
+        let wrong = exact_probabilities(0.515, &scores, &weights);
+        assert_counts_reject(
+            &observed,
+            &expected(MILLION, &wrong),
+            "exponential mechanism, ε = 1.03",
+        );
+        let mut rng = SecureRng::seeded_for_tests_only(54);
+        let observed = counts(DRAWS, scores.len(), || em.select(&scores, &mut rng).unwrap());
+        assert_counts_fit(&observed, &expected(DRAWS, &law), "exponential mechanism via select");
     }
 
     #[test]
@@ -316,11 +337,15 @@ mod tests {
         assert!(em.is_monotone());
         let scores = [10.0, 9.0, 7.5, 3.0, 10.0];
         let weights = [1_000u128, 40, 10, 1 << 12, 0];
-        let observed =
-            counts(scores.len(), || em.select_weighted(&scores, &weights, &mut rng).unwrap());
+        let proposal = Proposal::new(&em.rate, &scores, &weights).unwrap();
+        let mut bits = RandomBits::new(&mut rng);
+        let observed = counts(MILLION, scores.len(), || proposal.select(&mut bits).unwrap());
         assert_eq!(observed[4], 0, "a weight of 0 is never selected");
         let law = exact_probabilities(0.35, &scores[..4], &weights[..4]);
-        assert_counts_fit(&observed[..4], &expected(&law), "weighted exponential mechanism");
+        let what = "weighted exponential mechanism";
+        assert_counts_fit(&observed[..4], &expected(MILLION, &law), what);
+        let wrong = exact_probabilities(0.35 * 1.03, &scores[..4], &weights[..4]);
+        assert_counts_reject(&observed[..4], &expected(MILLION, &wrong), what);
     }
 
     #[test]
@@ -335,7 +360,7 @@ mod tests {
         }
         // At ε = 10⁻³⁰⁰ the law is uniform up to 10⁻²⁹⁹ (on scores in a small range).
         let flat = ExponentialMechanism::new(1e-300, 1.0).unwrap();
-        let observed = counts(3, || flat.select(&[1.0, 2.0, 3.0], &mut rng).unwrap());
+        let observed = counts(DRAWS, 3, || flat.select(&[1.0, 2.0, 3.0], &mut rng).unwrap());
         assert_counts_fit(&observed, &[DRAWS as f64 / 3.0; 3], "ε = 1e-300");
     }
 

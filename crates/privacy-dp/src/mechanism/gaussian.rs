@@ -9,6 +9,11 @@
 //! `(k + Y)·2^g` is post-processing. The grid is coarser than the Laplace one (2⁻²⁴ of σ)
 //! so that the sampler's exact arithmetic stays in 128-bit integers.
 //!
+//! **Bounded-time mode** ([`GaussianMechanism::bounded_time`]) draws the same noise law with
+//! [`BoundedDiscreteGaussian`](crate::sampler::BoundedDiscreteGaussian): a fixed number of
+//! rejection rounds of fixed work, so the running time does not depend on the noise; its
+//! error probability `η < 10⁻³⁰` is added to δ as `(1 + e^ε)·η` (`docs/proofs/bounded-time.md`).
+//!
 //! | calibration | guarantee | condition on `σ_g` | reference |
 //! |---|---|---|---|
 //! | [`GaussianCalibration::Zcdp`] | ρ-zCDP | `σ_g² ≥ Δ_g²/(2ρ)` | CKS 2020, Theorem 4 |
@@ -42,8 +47,8 @@ use privacy_core::{DeltaAmount, EpsilonAmount, PrivacyGuarantee, RhoAmount, Secu
 
 use super::exact::{power_of_two, ratio_of};
 use super::laplace::Grid;
-use super::{positive_finite, MechanismError};
-use crate::sampler::{DiscreteGaussian, RandomBits};
+use super::{bounded_time_guarantee, positive_finite, MechanismError};
+use crate::sampler::{BoundedDiscreteGaussian, DiscreteGaussian, RandomBits};
 
 /// Bits of grid resolution below σ.
 const GAUSSIAN_GRID_BITS: i32 = 24;
@@ -80,6 +85,7 @@ pub struct GaussianMechanism {
     calibration: GaussianCalibration,
     grid: Grid,
     noise: DiscreteGaussian,
+    bounded: Option<BoundedDiscreteGaussian>,
 }
 
 impl GaussianMechanism {
@@ -91,7 +97,27 @@ impl GaussianMechanism {
         let grid = grid_for(sigma_real, sensitivity)?;
         let sigma_squared = grid_variance(&grid.sensitivity, calibration)?;
         let noise = DiscreteGaussian::new(Ratio::from_integer(sigma_squared))?;
-        Ok(Self { calibration, grid, noise })
+        Ok(Self { calibration, grid, noise, bounded: None })
+    }
+
+    /// The same mechanism in **bounded-time mode**: every release runs the same number of
+    /// rejection rounds of the same work and reads the same number of random bits, whatever the
+    /// noise ([`BoundedDiscreteGaussian`]). Its draws differ from exact ones with probability
+    /// at most `η` (below 10⁻³⁰), independently of the data, so an (ε, δ) calibration becomes
+    /// (ε, δ + (1 + e^ε)·η)-DP, reported with the extra δ rounded up to the fixed-point grid (10⁻¹⁸).
+    ///
+    /// A [`GaussianCalibration::Zcdp`] calibration is refused: a failure probability folds
+    /// into δ, and ρ-zCDP has none (convert to (ε, δ) and calibrate with
+    /// [`GaussianCalibration::Analytic`] instead).
+    pub fn bounded_time(mut self) -> Result<Self, MechanismError> {
+        if let GaussianCalibration::Zcdp { .. } = self.calibration {
+            return Err(MechanismError::invalid(
+                "calibration",
+                "bounded-time mode needs an (epsilon, delta) calibration",
+            ));
+        }
+        self.bounded = Some(self.noise.bounded_time()?);
+        Ok(self)
     }
 
     /// The guarantee, with every parameter rounded up to the fixed-point grid.
@@ -100,6 +126,9 @@ impl GaussianMechanism {
         match self.calibration {
             GaussianCalibration::Analytic { epsilon, delta }
             | GaussianCalibration::Classic { epsilon, delta } => {
+                if let Some(bounded) = &self.bounded {
+                    return bounded_time_guarantee(epsilon, delta, bounded.failure_probability());
+                }
                 let e = EpsilonAmount::from_f64_up(epsilon).map_err(|_| too_large("epsilon"))?;
                 let d = DeltaAmount::from_f64_up(delta).map_err(|_| too_large("delta"))?;
                 PrivacyGuarantee::approximate(e, d)
@@ -136,9 +165,17 @@ impl GaussianMechanism {
         bits: &mut RandomBits<'_>,
     ) -> Result<f64, MechanismError> {
         let k = self.grid.round(value)?;
+        if let Some(bounded) = &self.bounded {
+            let noisy = k + BigInt::from(bounded.sample_i128(bits)?);
+            return Ok(self.grid.to_f64(&noisy));
+        }
         if let Some(small) = k.to_i64() {
             let noise = self.noise.sample_i128(bits)?;
-            return Ok(self.grid.to_f64_i128(i128::from(small) + noise));
+            // The exact sum in big integers at the (unreachable in practice) edge of i128.
+            return Ok(match i128::from(small).checked_add(noise) {
+                Some(noisy) => self.grid.to_f64_i128(noisy),
+                None => self.grid.to_f64(&(k + BigInt::from(noise))),
+            });
         }
         let noisy: BigInt = k + self.noise.sample_bits(bits)?;
         Ok(self.grid.to_f64(&noisy))

@@ -23,10 +23,10 @@
 use num_bigint::{BigInt, BigUint, Sign};
 use num_rational::Ratio;
 use num_traits::{One, ToPrimitive, Zero};
-use privacy_core::{DeltaAmount, EpsilonAmount, PrivacyGuarantee, SecureRng};
+use privacy_core::{EpsilonAmount, PrivacyGuarantee, SecureRng};
 
 use super::exact::{decompose, power_of_two, ratio_of};
-use super::{positive_finite, MechanismError};
+use super::{bounded_time_guarantee, positive_finite, MechanismError};
 use crate::sampler::{BoundedDiscreteLaplace, DiscreteLaplace, RandomBits};
 
 /// Bits of grid resolution below the noise scale.
@@ -122,24 +122,20 @@ impl LaplaceMechanism {
     /// the same number of random bits whatever the noise (see
     /// [`BoundedDiscreteLaplace`]). Its draws differ from exact ones with probability at most
     /// `η` (below 10⁻³⁰), independently of the data, so the guarantee becomes
-    /// (ε, e^ε·η)-DP, reported with δ rounded up to the fixed-point grid (10⁻¹⁸).
+    /// (ε, (1 + e^ε)·η)-DP, reported with δ rounded up to the fixed-point grid (10⁻¹⁸).
     pub fn bounded_time(mut self) -> Result<Self, MechanismError> {
         self.bounded = Some(self.noise.bounded_time()?);
         Ok(self)
     }
 
-    /// The guarantee: pure ε-DP, or (ε, e^ε·η)-DP in bounded-time mode.
+    /// The guarantee: pure ε-DP, or (ε, (1 + e^ε)·η)-DP in bounded-time mode.
     pub fn guarantee(&self) -> Result<PrivacyGuarantee, MechanismError> {
-        let Some(bounded) = &self.bounded else {
-            return pure_guarantee(self.epsilon);
-        };
-        let delta = self.epsilon.exp() * bounded.failure_probability();
-        let e = EpsilonAmount::from_f64_up(self.epsilon)
-            .map_err(|_| MechanismError::invalid("epsilon", "too large for a privacy amount"))?;
-        let d = DeltaAmount::from_f64_up(delta)
-            .map_err(|_| MechanismError::invalid("epsilon", "too large for bounded-time mode"))?;
-        PrivacyGuarantee::approximate(e, d)
-            .map_err(|_| MechanismError::invalid("epsilon", "too large for bounded-time mode"))
+        match &self.bounded {
+            None => pure_guarantee(self.epsilon),
+            Some(bounded) => {
+                bounded_time_guarantee(self.epsilon, 0.0, bounded.failure_probability())
+            }
+        }
     }
 
     /// The grid exponent `g`: every release is a multiple of `2^g`.
@@ -170,7 +166,12 @@ impl LaplaceMechanism {
         }
         if let Some(small) = k.to_i64() {
             let noise = self.noise.sample_i128(bits)?;
-            return Ok(self.grid.to_f64_i128(i128::from(small) + noise));
+            // |noise| < 2¹²⁷ and |small| < 2⁶³ can still overflow an i128 at the very edge;
+            // the exact sum is then taken in big integers, never wrapped.
+            return Ok(match i128::from(small).checked_add(noise) {
+                Some(noisy) => self.grid.to_f64_i128(noisy),
+                None => self.grid.to_f64(&(k + BigInt::from(noise))),
+            });
         }
         let noisy = k + self.noise.sample_bits(bits)?;
         Ok(self.grid.to_f64(&noisy))
@@ -248,6 +249,7 @@ fn scale_f64(x: f64, e: i32) -> f64 {
 #[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 mod tests {
     use super::*;
+    use privacy_core::DeltaAmount;
 
     #[test]
     fn grid_is_chosen_from_the_scale() {

@@ -26,6 +26,12 @@
 //! neighbour of it; the guarantee reported in fixed point ([`privacy_core::EpsilonAmount`]) is
 //! rounded up, so it never understates the privacy lost.
 //!
+//! **Bounded time.** [`LaplaceMechanism::bounded_time`], [`GaussianMechanism::bounded_time`]
+//! (for (ε, δ) calibrations) and [`RandomizedResponse::bounded_time`] draw with the
+//! bounded-time samplers of [`crate::sampler`], whose running time does not depend on the noise;
+//! their guarantee gains `(1 + e^ε)·η` of δ, `η < 10⁻³⁰` (`docs/proofs/bounded-time.md`). The
+//! exponential mechanism, report-noisy-max and sparse vector have no such mode.
+//!
 //! Main trade-off: exactness over speed wherever the two conflict; the hot paths (the samplers)
 //! are made fast in fixed-width integers instead of being made approximate.
 
@@ -37,6 +43,7 @@ mod randomized_response;
 mod selection;
 mod sparse_vector;
 
+use privacy_core::{DeltaAmount, EpsilonAmount, PrivacyGuarantee};
 use thiserror::Error;
 
 use crate::sampler::SamplerError;
@@ -94,6 +101,25 @@ pub(crate) fn positive_finite(name: &'static str, value: f64) -> Result<f64, Mec
     } else {
         Err(MechanismError::invalid(name, "must be finite and > 0"))
     }
+}
+
+/// The guarantee of a mechanism that is (ε, δ)-DP with exact noise (δ = 0 for pure ε-DP) when
+/// its draws come from bounded-time samplers whose laws are within total variation `failure`
+/// of the exact ones: (ε, δ + (1 + e^ε)·failure)-DP (`docs/proofs/bounded-time.md`), with ε and
+/// both parts of δ rounded up to the fixed-point grid and added there (in `f64`, δ + 10⁻³⁰
+/// would round back to δ).
+pub(crate) fn bounded_time_guarantee(
+    epsilon: f64,
+    delta: f64,
+    failure: f64,
+) -> Result<PrivacyGuarantee, MechanismError> {
+    let too_large = |name| MechanismError::invalid(name, "too large for bounded-time mode");
+    let e = EpsilonAmount::from_f64_up(epsilon).map_err(|_| too_large("epsilon"))?;
+    let base = DeltaAmount::from_f64_up(delta).map_err(|_| too_large("delta"))?;
+    let extra = DeltaAmount::from_f64_up((1.0 + epsilon.exp()) * failure)
+        .map_err(|_| too_large("epsilon"))?;
+    let d = base.checked_add(extra).map_err(|_| too_large("delta"))?;
+    PrivacyGuarantee::approximate(e, d).map_err(|_| too_large("delta"))
 }
 
 #[cfg(test)]

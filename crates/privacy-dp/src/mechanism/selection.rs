@@ -23,7 +23,7 @@ use privacy_core::{PrivacyGuarantee, SecureRng};
 use super::exact::{common_grid, power_of_two, ratio_of};
 use super::laplace::pure_guarantee;
 use super::{positive_finite, MechanismError};
-use crate::sampler::{bernoulli_exp_times_power_of_two, uniform_index};
+use crate::sampler::{bernoulli_exp_times_power_of_two, uniform_index, RandomBits};
 
 /// Report-noisy-max (permute-and-flip) for a fixed ε and sensitivity.
 ///
@@ -66,7 +66,7 @@ impl ReportNoisyMax {
     /// The index of the (noisily) best score.
     pub fn select(&self, scores: &[f64], rng: &mut SecureRng) -> Result<usize, MechanismError> {
         let live: Vec<usize> = (0..scores.len()).collect();
-        permute_and_flip(&self.rate(self.epsilon), scores, &live, rng)
+        permute_and_flip(&self.rate(self.epsilon), scores, &live, &mut RandomBits::new(rng))
     }
 
     /// `k` distinct indices, best first, by peeling with `ε/k` per round.
@@ -82,8 +82,9 @@ impl ReportNoisyMax {
         let rate = self.rate(self.epsilon) / BigUint::from(k);
         let mut live: Vec<usize> = (0..scores.len()).collect();
         let mut chosen = Vec::with_capacity(k);
+        let mut bits = RandomBits::new(rng);
         for _ in 0..k {
-            let winner = permute_and_flip(&rate, scores, &live, rng)?;
+            let winner = permute_and_flip(&rate, scores, &live, &mut bits)?;
             live.retain(|&i| i != winner);
             chosen.push(winner);
         }
@@ -96,7 +97,7 @@ fn permute_and_flip(
     rate: &Ratio<BigUint>,
     scores: &[f64],
     live: &[usize],
-    rng: &mut SecureRng,
+    bits: &mut RandomBits<'_>,
 ) -> Result<usize, MechanismError> {
     if live.is_empty() {
         return Err(MechanismError::NoCandidates("no scores"));
@@ -112,12 +113,12 @@ fn permute_and_flip(
     let mut order: Vec<usize> = (0..live.len()).collect();
     for i in 0..order.len() {
         // Fisher–Yates, one step at a time: position `i` gets a uniform remaining candidate.
-        let j = i + uniform_index(order.len() - i, rng);
+        let j = i + uniform_index(order.len() - i, bits);
         order.swap(i, j);
         let r = order[i];
         let gap = (&best - &grid[r]).to_biguint().unwrap_or_default();
         let a = gap * gamma.numer();
-        if bernoulli_exp_times_power_of_two(&a, gamma.denom(), 0, rng) {
+        if bernoulli_exp_times_power_of_two(&a, gamma.denom(), 0, bits) {
             return Ok(live[r]);
         }
     }

@@ -6,13 +6,21 @@
 //! this sampler, not here. The sampler is rejection sampling from the discrete Laplace law,
 //! whose tails are heavier. Trade-off: about 1.3 discrete Laplace draws per sample for large σ
 //! (fewer than 2.3 for every σ), in exchange for needing nothing but integer arithmetic.
+//!
+//! Its running time depends on the value drawn. [`DiscreteGaussian::bounded_time`] gives a
+//! sampler of the same law that runs a fixed number of fixed-work rounds, with a failure
+//! probability below 10⁻³⁰ to fold into δ ([`BoundedDiscreteGaussian`],
+//! `docs/proofs/bounded-time.md`).
+
+use std::sync::Arc;
 
 use num_bigint::{BigInt, BigUint};
 use num_rational::Ratio;
 use privacy_core::SecureRng;
 
-use super::bernoulli::bernoulli_exp;
-use super::laplace::discrete_laplace;
+use super::bernoulli::{bernoulli_exp, bernoulli_exp_u128};
+use super::bounded_gaussian::BoundedDiscreteGaussian;
+use super::laplace::DiscreteLaplace;
 use super::uniform::{Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
@@ -28,14 +36,25 @@ use super::{split_ratio, SamplerError};
 #[derive(Clone, Debug)]
 pub struct DiscreteGaussian {
     sigma_squared: Ratio<BigUint>,
-    /// `t = ⌊σ⌋ + 1`, the scale of the discrete Laplace proposals.
-    laplace_scale: PosNat,
+    /// The precomputed parts, shared by clones.
+    parts: Arc<Parts>,
+}
+
+/// What a draw needs, computed once from σ².
+#[derive(Debug)]
+struct Parts {
+    /// The discrete Laplace proposals, of scale `t = ⌊σ⌋ + 1`.
+    proposal: DiscreteLaplace,
     /// `a` of `σ² = a/b`, as given (the ratio need not be reduced).
     numer: Nat,
+    /// `b`.
+    denom: Nat,
     /// `t·b`.
     scale_times_denom: Nat,
     /// `2·a·b·t²`, the denominator of the rejection exponent.
     exponent_denom: PosNat,
+    /// `(t·b, a, 2abt²)` when they fit the `u128` fast path of the acceptance coin.
+    fast: Option<(u128, u128, u128)>,
 }
 
 impl DiscreteGaussian {
@@ -49,18 +68,37 @@ impl DiscreteGaussian {
         let root = Nat::from_biguint(&whole.to_biguint().sqrt());
         let t = PosNat::ONE.add(&root);
         let exponent_denom = PosNat::TWO.mul(&numer).mul(&denom).mul(&t).mul(&t);
-        Ok(Self {
-            sigma_squared,
-            scale_times_denom: t.get().mul(denom.get()),
-            laplace_scale: t,
+        let scale_times_denom = t.get().mul(denom.get());
+        let proposal = DiscreteLaplace::new(Ratio::from_integer(t.get().to_biguint()))?;
+        let fast = match (
+            scale_times_denom.to_u128(),
+            numer.get().to_u128(),
+            exponent_denom.get().to_u128(),
+        ) {
+            // Von Neumann's denominators `k·2abt²` stay below 2¹²⁷ for k < 128.
+            (Some(tb), Some(a), Some(d)) if d < 1 << 120 => Some((tb, a, d)),
+            _ => None,
+        };
+        let parts = Parts {
+            proposal,
             numer: numer.get().clone(),
+            denom: denom.get().clone(),
+            scale_times_denom,
             exponent_denom,
-        })
+            fast,
+        };
+        Ok(Self { sigma_squared, parts: Arc::new(parts) })
     }
 
     /// The parameter σ² of the law `P(x) ∝ exp(−x²/(2σ²))`.
     pub fn sigma_squared(&self) -> &Ratio<BigUint> {
         &self.sigma_squared
+    }
+
+    /// The same law in bounded time: a fixed number of rounds of fixed work per sample, with a
+    /// stated failure probability (see [`BoundedDiscreteGaussian`]); refused above σ² = 2¹²⁰.
+    pub fn bounded_time(&self) -> Result<BoundedDiscreteGaussian, SamplerError> {
+        BoundedDiscreteGaussian::new(&self.parts.numer.to_biguint(), &self.parts.denom.to_biguint())
     }
 
     /// One sample.
@@ -72,10 +110,12 @@ impl DiscreteGaussian {
     ///   exp(−σ²/(2t²))`, and the last factor is the same for every `y`.
     /// * **Exactness:** with `σ² = a/b`, the exponent is the rational
     ///   `(|Y|·t·b − a)² / (2·a·b·t²)`, so no real number is ever computed.
-    /// * **Cost:** a round is accepted with probability above 0.44 for every σ² (module docs).
+    /// * **Cost:** a round is accepted with probability above 0.44 for every σ² (module docs
+    ///   of [`sampler`](super)).
     ///
-    /// It does not fail today; the `Result` leaves room for a bounded-time mode that gives up
-    /// after a fixed number of rounds (see the `FIXME` in the module docs).
+    /// Draws from a fresh [`RandomBits`]; keep one and call [`sample_bits`](Self::sample_bits)
+    /// or [`sample_i128`](Self::sample_i128) to draw many. It does not fail; the `Result` is
+    /// shared with the bounded-time sampler.
     pub fn sample(&self, rng: &mut SecureRng) -> Result<BigInt, SamplerError> {
         self.sample_bits(&mut RandomBits::new(rng))
     }
@@ -95,12 +135,29 @@ impl DiscreteGaussian {
 
     fn draw(&self, bits: &mut RandomBits<'_>) -> (bool, Nat) {
         loop {
-            let (negative, y) = discrete_laplace(&self.laplace_scale, &PosNat::ONE, bits);
-            let offset = y.mul(&self.scale_times_denom).abs_diff(&self.numer);
-            if bernoulli_exp(&offset.mul(&offset), &self.exponent_denom, bits) {
+            let (negative, y) = self.parts.proposal.draw(bits);
+            if self.parts.accept(&y, bits) {
                 return (negative, y);
             }
         }
+    }
+}
+
+impl Parts {
+    /// The coin `exp(−(y·t·b − a)²/(2abt²))`: in `u128` when the numbers fit (the same
+    /// algorithm and the same random bits as the general path), else on exact naturals.
+    #[inline]
+    fn accept(&self, y: &Nat, bits: &mut RandomBits<'_>) -> bool {
+        if let (Some((tb, a, d)), Some(y)) = (self.fast, y.to_u128()) {
+            if let Some(offset) = y.checked_mul(tb).map(|yt| yt.abs_diff(a)) {
+                // An offset below 2⁶³ has a square below 2¹²⁶.
+                if offset < 1 << 63 {
+                    return bernoulli_exp_u128(offset * offset, d, bits);
+                }
+            }
+        }
+        let offset = y.mul(&self.scale_times_denom).abs_diff(&self.numer);
+        bernoulli_exp(&offset.mul(&offset), &self.exponent_denom, bits)
     }
 }
 
@@ -119,28 +176,23 @@ pub fn sample_discrete_gaussian(
 #[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 mod tests {
     use super::*;
-    use crate::sampler::test_stats::{gaussian_pmf, Histogram};
+    use crate::sampler::test_stats::{gaussian_bucket_pmf, gaussian_pmf, Histogram};
     use num_traits::ToPrimitive;
 
-    const DRAWS: u64 = 200_000;
+    const DRAWS: u64 = 1_000_000;
 
-    fn draw_all(sampler: &DiscreteGaussian, seed: u64, draws: u64) -> Histogram {
-        let mut rng = SecureRng::seeded_for_tests_only(seed);
-        Histogram::collect(draws, || sampler.sample(&mut rng).unwrap().to_i64().unwrap())
-    }
-
-    /// Fit, moments and symmetry of the law at `σ² = numer/denom`, and rejection of the law
-    /// at a σ² 10 % larger.
+    /// 10⁶ draws at `σ² = numer/denom` from one shared bit source: chi-square fit,
+    /// Kolmogorov–Smirnov (DKW) distance, tail decay ratios, moments, symmetry, and rejection
+    /// of the law at a σ² 2 % larger.
     fn check_sigma_squared(numer: u64, denom: u64, seed: u64) {
         let sigma_squared = Ratio::new(BigUint::from(numer), BigUint::from(denom));
         let sampler = DiscreteGaussian::new(sigma_squared).unwrap();
-        let hist = draw_all(&sampler, seed, DRAWS);
+        let mut rng = SecureRng::seeded_for_tests_only(seed);
+        let mut bits = RandomBits::new(&mut rng);
+        let hist = Histogram::collect(DRAWS, || sampler.sample_i128(&mut bits).unwrap() as i64);
         let s2 = numer as f64 / denom as f64;
         let what = format!("discrete Gaussian, sigma² {numer}/{denom}");
-        hist.assert_fits(&gaussian_pmf(s2), &what);
-        hist.assert_moments(&gaussian_pmf(s2), &what);
-        hist.assert_symmetric(&what);
-        hist.assert_rejects(&gaussian_pmf(1.1 * s2), &what);
+        hist.assert_law(&gaussian_pmf(s2), &gaussian_pmf(1.02 * s2), true, &what);
     }
 
     #[test]
@@ -164,16 +216,52 @@ mod tests {
     }
 
     #[test]
-    fn gaussian_million_draws_fit_in_law_distance_and_tails() {
+    fn gaussian_at_the_float_mechanisms_scale_has_the_law_in_buckets() {
+        // σ = 2²⁴ (the Gaussian mechanism's grid), values bucketed by 2²⁰.
+        let s2 = 1u64 << 48;
+        let sampler = DiscreteGaussian::new(Ratio::from_integer(BigUint::from(s2))).unwrap();
+        assert!(sampler.parts.fast.is_some(), "the u128 fast path covers this σ");
+        let mut rng = SecureRng::seeded_for_tests_only(38);
+        let mut bits = RandomBits::new(&mut rng);
+        let width = 1i64 << 20;
+        let hist = Histogram::collect(DRAWS, || {
+            (sampler.sample_i128(&mut bits).unwrap() as i64).div_euclid(width)
+        });
+        let law = gaussian_bucket_pmf(s2 as f64, width as f64);
+        let wrong = gaussian_bucket_pmf(1.02 * s2 as f64, width as f64);
+        hist.assert_law(&law, &wrong, false, "discrete Gaussian, sigma 2^24, buckets of 2^20");
+    }
+
+    #[test]
+    fn gaussian_fast_and_general_coins_agree_bit_for_bit() {
+        // The u128 acceptance coin and the exact-natural one read the same bits.
+        for s2 in [3u32, 100, 77_777] {
+            let sampler = DiscreteGaussian::new(Ratio::from_integer(BigUint::from(s2))).unwrap();
+            let (tb, a, d) = sampler.parts.fast.unwrap();
+            let mut r1 = SecureRng::seeded_for_tests_only(39);
+            let mut r2 = SecureRng::seeded_for_tests_only(39);
+            let (mut b1, mut b2) = (RandomBits::new(&mut r1), RandomBits::new(&mut r2));
+            for y in 0..2000u128 {
+                let offset = (y * tb).abs_diff(a);
+                let fast = bernoulli_exp_u128(offset * offset, d, &mut b1);
+                let general = bernoulli_exp(
+                    &Nat::from_u128(offset * offset),
+                    &PosNat::new(Nat::from_u128(d)).unwrap(),
+                    &mut b2,
+                );
+                assert_eq!(fast, general, "σ² = {s2}, y = {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_one_draw_per_generator_call_has_the_same_law() {
         let sampler = DiscreteGaussian::new(Ratio::from_integer(BigUint::from(30u32))).unwrap();
         let mut rng = SecureRng::seeded_for_tests_only(37);
-        let mut bits = RandomBits::new(&mut rng);
-        let hist = Histogram::collect(1_000_000, || sampler.sample_i128(&mut bits).unwrap() as i64);
-        let law = gaussian_pmf(30.0);
-        hist.assert_fits(&law, "discrete Gaussian 10⁶");
-        hist.assert_ks(&law, "discrete Gaussian 10⁶");
-        hist.assert_tail_ratios(&law, "discrete Gaussian 10⁶");
-        hist.assert_rejects(&gaussian_pmf(30.0 * 1.02), "discrete Gaussian 10⁶ vs 2% wider");
+        let hist =
+            Histogram::collect(200_000, || sampler.sample(&mut rng).unwrap().to_i64().unwrap());
+        hist.assert_fits(&gaussian_pmf(30.0), "discrete Gaussian via sample()");
+        hist.assert_ks(&gaussian_pmf(30.0), "discrete Gaussian via sample()");
     }
 
     #[test]
@@ -182,7 +270,10 @@ mod tests {
         let tens = BigUint::from(10u32).pow(40);
         let sigma_squared = Ratio::new_raw(&tens * 10u32, tens);
         let sampler = DiscreteGaussian::new(sigma_squared).unwrap();
-        let hist = draw_all(&sampler, 34, 50_000);
+        assert!(sampler.parts.fast.is_none());
+        let mut rng = SecureRng::seeded_for_tests_only(34);
+        let hist =
+            Histogram::collect(100_000, || sampler.sample(&mut rng).unwrap().to_i64().unwrap());
         hist.assert_fits(&gaussian_pmf(10.0), "discrete Gaussian, sigma² 10 in BigUint");
         hist.assert_moments(&gaussian_pmf(10.0), "discrete Gaussian, sigma² 10 in BigUint");
     }
@@ -194,7 +285,7 @@ mod tests {
         {
             let sigma_squared = Ratio::new(BigUint::from(numer), BigUint::from(denom));
             let sampler = DiscreteGaussian::new(sigma_squared).unwrap();
-            assert_eq!(sampler.laplace_scale.get().to_biguint(), BigUint::from(t));
+            assert_eq!(sampler.parts.proposal.scale(), &Ratio::from_integer(BigUint::from(t)));
         }
     }
 

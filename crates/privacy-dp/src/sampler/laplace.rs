@@ -1,20 +1,30 @@
 //! The exact discrete Laplace sampler: `P(x) = (1 − q)/(1 + q) · q^|x|` on ℤ with
-//! `q = exp(−1/t)` for a rational scale `t > 0`, by Algorithm 2 of Canonne, Kamath and
-//! Steinke (2020).
+//! `q = exp(−1/t)` for a rational scale `t > 0`.
 //!
 //! Adding this noise to an integer query of sensitivity Δ gives pure (Δ/t)-DP; that guarantee
 //! is stated by the mechanisms built on this sampler, not here. The law is the discrete
 //! analogue of the Laplace law and needs no rounding, so its privacy proof applies to the
-//! samples exactly. Trade-off: an expected constant number of rounds, each of a few uniform
-//! draws, where a floating-point sampler takes one draw and a logarithm.
+//! samples exactly.
+//!
+//! The magnitude is a geometric variable drawn digit by digit from exact coins of
+//! precomputed irrational probability ([`super::geometric`]), and the sign is a fair bit with
+//! "−0" rejected. This replaces the rejection loop of Canonne, Kamath and Steinke (2020,
+//! Algorithm 2), whose cost grows with the value drawn, by `log₂(6·scale)` coins of 8 bits on
+//! average; the law is the same, exactly. [`DiscreteLaplace::bounded_time`] gives the
+//! bounded-time variant of the same table ([`BoundedDiscreteLaplace`]).
+//!
+//! Trade-off: the table is built with big integers when the sampler is built (tens of
+//! microseconds), against draws of a few dozen nanoseconds.
+
+use std::sync::Arc;
 
 use num_bigint::{BigInt, BigUint};
 use num_rational::Ratio;
 use privacy_core::SecureRng;
 
-use super::bernoulli::{bernoulli_exp_at_most_one, bernoulli_exp_minus_one, fair_coin};
 use super::bounded::BoundedDiscreteLaplace;
-use super::uniform::{uniform_below, Nat, PosNat, RandomBits};
+use super::geometric::GeometricDigits;
+use super::uniform::{Nat, PosNat, RandomBits};
 use super::{split_ratio, SamplerError};
 
 /// A discrete Laplace sampler with a fixed rational scale.
@@ -23,14 +33,13 @@ use super::{split_ratio, SamplerError};
 /// |--------|-------------------------------------------|
 /// | scale  | `Ratio<BigUint>`, `> 0`, denominator ≠ 0  |
 ///
-/// Built once per scale; [`sample`](Self::sample) then does not fail.
+/// Built once per scale (a table of about `log₂(scale) + 3` coins, shared by clones);
+/// [`sample`](Self::sample) then does not fail.
 #[derive(Clone, Debug)]
 pub struct DiscreteLaplace {
     scale: Ratio<BigUint>,
-    /// `t` of the scale `t/s`, as given (the ratio need not be reduced).
-    numer: PosNat,
-    /// `s` of the scale `t/s`.
-    denom: PosNat,
+    /// The magnitude's geometric law, `q = exp(−s/t)` for the scale `t/s`.
+    magnitude: Arc<GeometricDigits>,
 }
 
 impl DiscreteLaplace {
@@ -38,7 +47,9 @@ impl DiscreteLaplace {
     pub fn new(scale: Ratio<BigUint>) -> Result<Self, SamplerError> {
         let (numer, denom) = split_ratio(&scale, "scale")?;
         let numer = PosNat::new(numer).ok_or(SamplerError::invalid("scale", "must be > 0"))?;
-        Ok(Self { scale, numer, denom })
+        let magnitude =
+            Arc::new(GeometricDigits::new(&numer.get().to_biguint(), &denom.get().to_biguint()));
+        Ok(Self { scale, magnitude })
     }
 
     /// The scale `t` of the law `P(x) ∝ exp(−|x|/t)`.
@@ -46,29 +57,56 @@ impl DiscreteLaplace {
         &self.scale
     }
 
-    /// One sample. It does not fail today; the `Result` leaves room for a bounded-time mode
-    /// that gives up after a fixed number of rounds (see the `FIXME` in the module docs).
+    /// One sample. It does not fail; the `Result` is shared with the bounded-time sampler.
+    ///
+    /// Draws from a fresh [`RandomBits`]: the bits left over are discarded. To draw many
+    /// samples, keep one `RandomBits` and call [`sample_bits`](Self::sample_bits) or
+    /// [`sample_i128`](Self::sample_i128).
     pub fn sample(&self, rng: &mut SecureRng) -> Result<BigInt, SamplerError> {
         self.sample_bits(&mut RandomBits::new(rng))
     }
 
     /// One sample, from a bit source shared across many draws (no generator call is wasted).
     pub fn sample_bits(&self, bits: &mut RandomBits<'_>) -> Result<BigInt, SamplerError> {
-        let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, bits);
+        let (negative, magnitude) = self.draw(bits);
         Ok(magnitude.to_bigint(negative))
     }
 
     /// The same law in bounded time: a fixed amount of work and randomness per sample, with a
     /// stated failure probability (see [`BoundedDiscreteLaplace`]).
     pub fn bounded_time(&self) -> Result<BoundedDiscreteLaplace, SamplerError> {
-        BoundedDiscreteLaplace::new(&self.numer.get().to_biguint(), &self.denom.get().to_biguint())
+        BoundedDiscreteLaplace::from_digits(Arc::clone(&self.magnitude))
     }
 
     /// One sample as an `i128`, without allocating. A sample of magnitude `2¹²⁷` or more (for a
     /// scale below 2¹⁰⁰, a probability below `exp(−2²⁷)`) is a typed error.
     pub fn sample_i128(&self, bits: &mut RandomBits<'_>) -> Result<i128, SamplerError> {
-        let (negative, magnitude) = discrete_laplace(&self.numer, &self.denom, bits);
+        let (negative, magnitude) = self.draw(bits);
         magnitude.to_i128(negative)
+    }
+
+    /// Sign and magnitude of one draw.
+    ///
+    /// * **Algorithm:** draw the magnitude `M` from the geometric law with ratio
+    ///   `q = exp(−s/t)` (digit by digit, [`GeometricDigits`]) and a fair sign `B`; start
+    ///   again if `B` is negative and `M = 0`; return `(B, M)`.
+    /// * **Postcondition:** `P(±m) = (1 − q)/(1 + q) · q^m`, the discrete Laplace law of scale
+    ///   `t/s`.
+    /// * **Argument:** each non-zero `z` is reached by exactly one pair (sign, `|z|`), with
+    ///   weight `½(1 − q)q^|z|`, and zero by one kept pair of weight `½(1 − q)`; normalising
+    ///   over the kept pairs gives `(1 − q)/(1 + q)·q^|z|` (this is how CKS 2020, Algorithm 2
+    ///   treats the sign; it draws the geometric variable differently).
+    /// * **Cost:** the restart has probability `(1 − q)/2 < ½`; a round is `log₂(6t/s)`
+    ///   digit coins, one tail coin and a sign bit, about `8·log₂(6t/s)` random bits.
+    pub(crate) fn draw(&self, bits: &mut RandomBits<'_>) -> (bool, Nat) {
+        loop {
+            let magnitude = self.magnitude.sample(bits);
+            let negative = bits.bit();
+            if negative && magnitude.is_zero() {
+                continue;
+            }
+            return (negative, magnitude);
+        }
     }
 }
 
@@ -83,67 +121,27 @@ pub fn sample_discrete_laplace(
     DiscreteLaplace::new(scale.clone())?.sample(rng)
 }
 
-/// Sign and magnitude of one draw from the discrete Laplace law of scale `t/s`.
-///
-/// * **Algorithm** (CKS 2020, Algorithm 2), one round: draw `U` uniform in `[0, t)` and go to
-///   the next round unless Bernoulli(exp(−U/t)) succeeds; count the successes `V` of
-///   Bernoulli(exp(−1)) before its first failure; let `X = U + t·V` and `Y = ⌊X/s⌋`; flip a
-///   fair coin `B`; go to the next round if `B` and `Y = 0`; return `(B, Y)`.
-/// * **Postcondition:** `P(sign·Y = z) = (1 − q)/(1 + q) · q^|z|` with `q = exp(−s/t)`.
-/// * **Argument:** each `x ≥ 0` is `u + t·v` for exactly one `u < t`, `v ≥ 0`, and is kept
-///   with weight `exp(−u/t) · exp(−v) = exp(−x/t)`, so `X` is geometric with ratio
-///   `exp(−1/t)`; grouping the `s` values of `X` with one `⌊X/s⌋` makes `Y` geometric with
-///   ratio `q`. Rejecting `(B, 0)` leaves zero with weight 1 and each `±y` with weight `qʸ`,
-///   which normalises to the stated law.
-/// * **Cost:** a round is accepted with probability at least `(1 − e⁻¹)/2 ≈ 0.32`; the count
-///   `V` takes `X/t ≈ |result|·s/t` Bernoulli(exp(−1)) draws.
-pub(crate) fn discrete_laplace(t: &PosNat, s: &PosNat, rng: &mut RandomBits<'_>) -> (bool, Nat) {
-    loop {
-        let u = uniform_below(t, rng);
-        // `u < t`, so `u/t ≤ 1` as the γ ≤ 1 case requires.
-        if !bernoulli_exp_at_most_one(&u, t, rng) {
-            continue;
-        }
-        let mut v = Nat::ZERO;
-        while bernoulli_exp_minus_one(rng) {
-            v = v.add(&Nat::ONE);
-        }
-        let x = u.add(&t.get().mul(&v));
-        let (y, _) = x.div_rem(s);
-        let negative = fair_coin(rng);
-        if negative && y.is_zero() {
-            continue;
-        }
-        return (negative, y);
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 mod tests {
     use super::*;
-    use crate::sampler::test_stats::{laplace_pmf, Histogram};
+    use crate::sampler::test_stats::{laplace_bucket_pmf, laplace_pmf, Histogram};
     use num_traits::ToPrimitive;
 
-    const DRAWS: u64 = 200_000;
+    const DRAWS: u64 = 1_000_000;
 
-    fn draw_all(sampler: &DiscreteLaplace, seed: u64, draws: u64) -> Histogram {
-        let mut rng = SecureRng::seeded_for_tests_only(seed);
-        Histogram::collect(draws, || sampler.sample(&mut rng).unwrap().to_i64().unwrap())
-    }
-
-    /// Fit, moments and symmetry of the law at scale `numer/denom`, and rejection of the law
-    /// at a scale 10 % larger.
+    /// 10⁶ draws at scale `numer/denom` from one shared bit source: chi-square fit,
+    /// Kolmogorov–Smirnov (DKW) distance, tail decay ratios, moments, symmetry, and rejection
+    /// of the law at a scale 2 % larger.
     fn check_scale(numer: u64, denom: u64, seed: u64) {
         let scale = Ratio::new(BigUint::from(numer), BigUint::from(denom));
         let sampler = DiscreteLaplace::new(scale).unwrap();
-        let hist = draw_all(&sampler, seed, DRAWS);
+        let mut rng = SecureRng::seeded_for_tests_only(seed);
+        let mut bits = RandomBits::new(&mut rng);
+        let hist = Histogram::collect(DRAWS, || sampler.sample_i128(&mut bits).unwrap() as i64);
         let b = numer as f64 / denom as f64;
         let what = format!("discrete Laplace, scale {numer}/{denom}");
-        hist.assert_fits(&laplace_pmf(b), &what);
-        hist.assert_moments(&laplace_pmf(b), &what);
-        hist.assert_symmetric(&what);
-        hist.assert_rejects(&laplace_pmf(1.1 * b), &what);
+        hist.assert_law(&laplace_pmf(b), &laplace_pmf(1.02 * b), true, &what);
     }
 
     #[test]
@@ -167,27 +165,42 @@ mod tests {
     }
 
     #[test]
-    fn laplace_million_draws_fit_in_law_distance_and_tails() {
-        // 10⁶ draws at scale 3.7: chi-square, DKW (Kolmogorov–Smirnov) and tail decay.
-        let scale = Ratio::new(BigUint::from(37u32), BigUint::from(10u32));
-        let sampler = DiscreteLaplace::new(scale).unwrap();
+    fn laplace_one_draw_per_generator_call_has_the_same_law() {
+        // `sample(rng)` builds a fresh bit source per draw: the law must not depend on it.
+        let sampler = DiscreteLaplace::new(Ratio::from_integer(BigUint::from(10u32))).unwrap();
         let mut rng = SecureRng::seeded_for_tests_only(27);
+        let hist =
+            Histogram::collect(200_000, || sampler.sample(&mut rng).unwrap().to_i64().unwrap());
+        hist.assert_fits(&laplace_pmf(10.0), "discrete Laplace via sample()");
+        hist.assert_ks(&laplace_pmf(10.0), "discrete Laplace via sample()");
+    }
+
+    #[test]
+    fn laplace_at_the_float_mechanisms_scale_has_the_law_in_buckets() {
+        // Scale 2⁴⁰ + 1 (the Laplace mechanism's grid at Δ = ε = 1): 43 digit coins per draw.
+        // Values are bucketed by 2³⁶, about a sixteenth of the scale.
+        let scale = (1u64 << 40) + 1;
+        let sampler = DiscreteLaplace::new(Ratio::from_integer(BigUint::from(scale))).unwrap();
+        let mut rng = SecureRng::seeded_for_tests_only(28);
         let mut bits = RandomBits::new(&mut rng);
-        let hist = Histogram::collect(1_000_000, || sampler.sample_i128(&mut bits).unwrap() as i64);
-        let law = laplace_pmf(3.7);
-        hist.assert_fits(&law, "discrete Laplace 10⁶");
-        hist.assert_ks(&law, "discrete Laplace 10⁶");
-        hist.assert_tail_ratios(&law, "discrete Laplace 10⁶");
-        hist.assert_rejects(&laplace_pmf(3.7 * 1.02), "discrete Laplace 10⁶ vs 2% wider");
+        let width = 1i64 << 36;
+        let hist = Histogram::collect(DRAWS, || {
+            (sampler.sample_i128(&mut bits).unwrap() as i64).div_euclid(width)
+        });
+        let law = laplace_bucket_pmf(scale as f64, width as f64);
+        let wrong = laplace_bucket_pmf(1.02 * scale as f64, width as f64);
+        hist.assert_law(&law, &wrong, false, "discrete Laplace, scale 2^40 + 1, buckets of 2^36");
     }
 
     #[test]
     fn laplace_beyond_u128_has_the_same_law() {
-        // 3.7 as 37·10⁴⁰ / 10⁴¹, unreduced: every number in the sampler exceeds u128.
+        // 3.7 as 37·10⁴⁰ / 10⁴¹, unreduced: the table is built from numbers beyond u128.
         let tens = BigUint::from(10u32).pow(40);
         let scale = Ratio::new_raw(&tens * 37u32, tens * 10u32);
         let sampler = DiscreteLaplace::new(scale).unwrap();
-        let hist = draw_all(&sampler, 24, 50_000);
+        let mut rng = SecureRng::seeded_for_tests_only(24);
+        let hist =
+            Histogram::collect(200_000, || sampler.sample(&mut rng).unwrap().to_i64().unwrap());
         hist.assert_fits(&laplace_pmf(3.7), "discrete Laplace, scale 3.7 in BigUint");
         hist.assert_moments(&laplace_pmf(3.7), "discrete Laplace, scale 3.7 in BigUint");
     }
@@ -199,10 +212,15 @@ mod tests {
         assert_eq!(sampler.scale(), &scale);
         let mut rng = SecureRng::seeded_for_tests_only(25);
         let limit = BigInt::from(10u32).pow(52);
+        let floor = BigInt::from(10u32).pow(45);
+        let mut large = 0;
         for _ in 0..200 {
-            // P(|x| ≥ 300·scale) = 2·e⁻³⁰⁰/(1 + q) is negligible.
-            assert!(sampler.sample(&mut rng).unwrap().magnitude() < limit.magnitude());
+            // P(|x| ≥ 300·scale) = 2·e⁻³⁰⁰/(1 + q) is negligible; P(|x| < 10⁻⁴·scale) ≈ 10⁻⁴.
+            let x = sampler.sample(&mut rng).unwrap();
+            assert!(x.magnitude() < limit.magnitude());
+            large += usize::from(x.magnitude() > floor.magnitude());
         }
+        assert!(large >= 190, "{large} of 200 draws were of the scale's order");
     }
 
     #[test]

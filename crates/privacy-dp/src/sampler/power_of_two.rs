@@ -10,16 +10,19 @@
 //!
 //! `ln 2 = Σ_{i ≥ 1} 1/(i·2^i)`; cutting the series after `q` terms and rounding every term down
 //! to a multiple of `2⁻q` gives a lower bound, and the dropped tail is below `2⁻q`, so adding
-//! `q + 1` units gives an upper bound. Trade-off: big-integer arithmetic per coin, acceptable
-//! because the mechanism using it runs once per release, not once per record.
+//! `q + 1` units gives an upper bound. Each inner comparison is first tried on 64 random bits
+//! against `u128` fixed-point bounds on `x/(n·k)` (computed once per coin); only when those
+//! 64 bits cannot decide (probability about `2⁻⁶²`) does it continue with big integers, from
+//! the same bits. Trade-off: big-integer set-up per coin (a few multiplications), acceptable
+//! because the mechanisms using it flip one coin per candidate and release, not per record.
 
 use std::sync::OnceLock;
 
 use num_bigint::{BigInt, BigUint};
 use num_integer::Integer;
-use num_traits::{One, Zero};
-use privacy_core::SecureRng;
-use rand_core::RngCore;
+use num_traits::{One, ToPrimitive, Zero};
+
+use super::uniform::RandomBits;
 
 /// Precision of the cached bounds on `ln 2`, in bits.
 const CACHED_BITS: u32 = 256;
@@ -53,18 +56,55 @@ pub(crate) fn bernoulli_exp_times_power_of_two(
     a: &BigUint,
     b: &BigUint,
     j: u64,
-    rng: &mut SecureRng,
+    bits: &mut RandomBits<'_>,
 ) -> bool {
-    let exponent = Exponent::new(a, b, j);
-    let pieces = exponent.piece_count();
-    let mut done = BigUint::zero();
-    while done < pieces {
-        if !exponent.von_neumann(&pieces, rng) {
-            return false;
-        }
-        done += 1u32;
+    PowerOfTwoCoin::new(a, b, j).sample(bits)
+}
+
+/// The coin of [`bernoulli_exp_times_power_of_two`], set up once to be flipped many times.
+pub(crate) struct PowerOfTwoCoin<'a> {
+    exponent: Exponent<'a>,
+    /// `n`, the number of von Neumann pieces.
+    pieces: BigUint,
+    /// `n` when it fits a `u64` (always, but for astronomically large exponents).
+    small_pieces: Option<u64>,
+}
+
+impl<'a> PowerOfTwoCoin<'a> {
+    /// The coin `2^j·exp(−a/b)`, under the precondition of
+    /// [`bernoulli_exp_times_power_of_two`].
+    pub(crate) fn new(a: &'a BigUint, b: &'a BigUint, j: u64) -> Self {
+        let exponent = Exponent::new(a, b, j);
+        let pieces = exponent.piece_count();
+        let small_pieces = pieces.to_u64();
+        Self { exponent, pieces, small_pieces }
     }
-    true
+
+    /// One flip.
+    pub(crate) fn sample(&self, bits: &mut RandomBits<'_>) -> bool {
+        let mut done = BigUint::zero();
+        while done < self.pieces {
+            if !self.von_neumann(bits) {
+                return false;
+            }
+            done += 1u32;
+        }
+        true
+    }
+
+    /// One draw of `Bernoulli(exp(−x/n))`, `x/n ≤ 1`.
+    fn von_neumann(&self, bits: &mut RandomBits<'_>) -> bool {
+        let mut k: u64 = 1;
+        // `k` grows by one per loop and passes 20 with probability below 1/20! ≈ 4·10⁻¹⁹, so
+        // it cannot overflow.
+        loop {
+            let small = self.small_pieces.map(|n| u128::from(n) * u128::from(k));
+            if !self.exponent.below(small, || &self.pieces * k, bits) {
+                return k % 2 == 1;
+            }
+            k += 1;
+        }
+    }
 }
 
 /// `x = a/b − j·ln 2`.
@@ -72,11 +112,28 @@ struct Exponent<'a> {
     a: &'a BigUint,
     b: &'a BigUint,
     j: BigUint,
+    /// `(x_lo, x_hi)` with `x_lo ≤ 2⁶⁴·x ≤ x_hi`, when `x < 2⁶²`.
+    fixed: Option<(u128, u128)>,
 }
 
 impl<'a> Exponent<'a> {
     fn new(a: &'a BigUint, b: &'a BigUint, j: u64) -> Self {
-        Self { a, b, j: BigUint::from(j) }
+        let j = BigUint::from(j);
+        let (lo, hi) = cached_ln2();
+        // 2⁶⁴·x = (a·2^q − j·b·ln2·2^q)·2⁶⁴/(b·2^q), bounded with ln 2's bounds.
+        let a_scaled = BigInt::from(a << (CACHED_BITS + 64) as usize);
+        let denom = BigInt::from(b << CACHED_BITS as usize);
+        let x_lo = (&a_scaled - BigInt::from((&j * b * hi) << 64usize)).div_floor(&denom);
+        let x_hi = (a_scaled - BigInt::from((&j * b * lo) << 64usize)).div_ceil(&denom);
+        let fixed = match (x_lo.to_u128(), x_hi.to_u128()) {
+            (Some(l), Some(h)) if h < 1 << 126 => Some((l, h)),
+            // A negative lower bound (x within 2⁻²⁵⁶ of 0) is still a bound as 0.
+            (None, Some(h)) if x_lo.sign() == num_bigint::Sign::Minus && h < 1 << 126 => {
+                Some((0, h))
+            }
+            _ => None,
+        };
+        Self { a, b, j, fixed }
     }
 
     /// An integer `n ≥ max(x, 1)`: `⌈(a·2^q − j·b·lo)/(b·2^q)⌉`, since `lo ≤ 2^q·ln 2`.
@@ -90,17 +147,6 @@ impl<'a> Exponent<'a> {
         n.to_biguint().filter(|n| !n.is_zero()).unwrap_or_else(BigUint::one)
     }
 
-    /// One draw of `Bernoulli(exp(−x/n))`, `x/n ≤ 1`.
-    fn von_neumann(&self, n: &BigUint, rng: &mut SecureRng) -> bool {
-        let mut k: u64 = 1;
-        // `k` grows by one per loop and passes 20 with probability below 1/20! ≈ 4·10⁻¹⁹, so
-        // it cannot overflow.
-        while self.below(&(n * k), rng) {
-            k += 1;
-        }
-        k % 2 == 1
-    }
-
     /// Whether a uniform real `V ∈ [0, 1)`, drawn 64 bits at a time, is below `x/d`.
     ///
     /// With `V ∈ [v/2^p, (v+1)/2^p)` and `b·x·2^q ∈ [x_lo, x_hi]`: `V < x/d` is certain once
@@ -108,10 +154,27 @@ impl<'a> Exponent<'a> {
     /// word of `V` is drawn, and `ln 2` is refined when its uncertainty is what blocks the
     /// decision. Both intervals shrink geometrically, so the loop ends with probability 1
     /// (after one word, but for a probability of about `2⁻⁶³`).
-    fn below(&self, d: &BigUint, rng: &mut SecureRng) -> bool {
+    fn below(
+        &self,
+        small: Option<u128>,
+        big: impl FnOnce() -> BigUint,
+        bits: &mut RandomBits<'_>,
+    ) -> bool {
+        let first = bits.bits(64);
+        // V ∈ [v/2⁶⁴, (v+1)/2⁶⁴) and 2⁶⁴·x/d ∈ [⌊x_lo/d⌋, ⌈x_hi/d⌉].
+        if let (Some((x_lo, x_hi)), Some(d)) = (self.fixed, small) {
+            let v = u128::from(first);
+            if v < x_lo / d {
+                return true;
+            }
+            if v >= x_hi.div_ceil(d) {
+                return false;
+            }
+        }
+        let d = &big();
         let mut q = CACHED_BITS;
         let mut bounds = cached_ln2().clone();
-        let mut v = BigUint::from(rng.next_u64());
+        let mut v = BigUint::from(first);
         let mut p: usize = 64;
         loop {
             let a_scaled = BigInt::from(self.a << q as usize);
@@ -131,7 +194,7 @@ impl<'a> Exponent<'a> {
                 q *= 2;
                 bounds = ln2_bounds(q);
             } else {
-                v = (v << 64usize) | BigUint::from(rng.next_u64());
+                v = (v << 64usize) | BigUint::from(bits.bits(64));
                 p += 64;
             }
         }
@@ -143,7 +206,7 @@ impl<'a> Exponent<'a> {
 mod tests {
     use super::*;
     use crate::sampler::test_stats::{assert_bernoulli_fits, assert_counts_reject};
-    use num_traits::ToPrimitive;
+    use privacy_core::SecureRng;
 
     #[test]
     fn ln2_bounds_bracket_ln2() {
@@ -159,21 +222,41 @@ mod tests {
 
     #[test]
     fn probability_is_two_to_the_j_times_exp_minus_gamma() {
-        const DRAWS: u64 = 100_000;
+        // 10⁶ flips per coin (the chi-square test of a coin is its binomial and KS test).
+        const DRAWS: u64 = 1_000_000;
         let mut rng = SecureRng::seeded_for_tests_only(40);
+        let mut bits = RandomBits::new(&mut rng);
         // (a, b, j): γ = a/b, with j·ln 2 ≤ γ; j = 0 is plain Bernoulli(exp(−γ)).
         for (a, b, j) in [(1u32, 2u32, 0u64), (7, 10, 1), (5, 2, 3), (29, 4, 10), (3, 1, 0)] {
             let (ab, bb) = (BigUint::from(a), BigUint::from(b));
-            let trues = (0..DRAWS)
-                .filter(|_| bernoulli_exp_times_power_of_two(&ab, &bb, j, &mut rng))
-                .count() as u64;
+            let coin = PowerOfTwoCoin::new(&ab, &bb, j);
+            assert!(coin.exponent.fixed.is_some());
+            let trues = (0..DRAWS).filter(|_| coin.sample(&mut bits)).count() as u64;
             let gamma = f64::from(a) / f64::from(b);
             let p = 2f64.powi(j as i32) * (-gamma).exp();
             let what = format!("2^{j}·exp(-{a}/{b})");
             assert_bernoulli_fits(trues, DRAWS, p, &what);
-            let wrong = if p > 0.5 { p * 0.97 } else { p * 1.15 };
+            let wrong = if p > 0.5 { p * 0.99 } else { p * 1.06 };
             let n = DRAWS as f64;
             assert_counts_reject(&[trues, DRAWS - trues], &[n * wrong, n * (1.0 - wrong)], &what);
+        }
+    }
+
+    #[test]
+    fn fixed_point_shortcut_makes_the_same_decisions() {
+        // With the u128 shortcut removed, every flip must read the same bits and agree.
+        for (a, b, j) in [(7u32, 10u32, 1u64), (29, 4, 10), (1000, 3, 0)] {
+            let (ab, bb) = (BigUint::from(a), BigUint::from(b));
+            let fast = PowerOfTwoCoin::new(&ab, &bb, j);
+            let mut slow = PowerOfTwoCoin::new(&ab, &bb, j);
+            slow.exponent.fixed = None;
+            let mut r1 = SecureRng::seeded_for_tests_only(42);
+            let mut r2 = SecureRng::seeded_for_tests_only(42);
+            let (mut b1, mut b2) = (RandomBits::new(&mut r1), RandomBits::new(&mut r2));
+            for _ in 0..3000 {
+                assert_eq!(fast.sample(&mut b1), slow.sample(&mut b2), "{a}/{b}, j = {j}");
+            }
+            assert_eq!(b1.bits(64), b2.bits(64), "the two read different numbers of bits");
         }
     }
 
@@ -182,10 +265,11 @@ mod tests {
         // γ = 0.693147180559945309…: j = 1 leaves x just above 0 (the first 18 digits of ln 2,
         // rounded up), so the comparisons must use the bounds on ln 2.
         let mut rng = SecureRng::seeded_for_tests_only(41);
+        let mut bits = RandomBits::new(&mut rng);
         let a = BigUint::from(693_147_180_559_945_310u64);
         let b = BigUint::from(10u64).pow(18);
         let trues =
-            (0..1000).filter(|_| bernoulli_exp_times_power_of_two(&a, &b, 1, &mut rng)).count();
+            (0..1000).filter(|_| bernoulli_exp_times_power_of_two(&a, &b, 1, &mut bits)).count();
         assert_eq!(trues, 1000, "P = exp(−10⁻¹⁸ or so): a false would be a 10⁻¹⁵ event");
     }
 }

@@ -53,6 +53,19 @@ impl Nat {
         }
     }
 
+    /// The value of a `u128`.
+    pub(crate) fn from_u128(value: u128) -> Nat {
+        Nat(Repr::Small(value))
+    }
+
+    /// The value as a `u128`, if it fits.
+    pub(crate) fn to_u128(&self) -> Option<u128> {
+        match &self.0 {
+            Repr::Small(v) => Some(*v),
+            Repr::Big(v) => v.to_u128(),
+        }
+    }
+
     fn from_owned(value: BigUint) -> Nat {
         match value.to_u128() {
             Some(small) => Nat(Repr::Small(small)),
@@ -228,18 +241,45 @@ pub struct RandomBits<'r> {
     rng: &'r mut SecureRng,
     word: u64,
     left: u32,
+    /// Words handed out before the generator's, last first (tests of rare paths only).
+    #[cfg(test)]
+    script: Vec<u64>,
 }
 
 impl<'r> RandomBits<'r> {
     /// A source reading from `rng`.
     pub fn new(rng: &'r mut SecureRng) -> Self {
-        Self { rng, word: 0, left: 0 }
+        Self {
+            rng,
+            word: 0,
+            left: 0,
+            #[cfg(test)]
+            script: Vec::new(),
+        }
+    }
+
+    /// A source that hands out `words` (in order) before reading from `rng`, so that a test
+    /// can drive a sampler down a path of negligible probability.
+    #[cfg(test)]
+    pub(crate) fn scripted(rng: &'r mut SecureRng, mut words: Vec<u64>) -> Self {
+        words.reverse();
+        Self { rng, word: 0, left: 0, script: words }
+    }
+
+    #[inline]
+    fn next_word(&mut self) -> u64 {
+        #[cfg(test)]
+        if let Some(word) = self.script.pop() {
+            return word;
+        }
+        self.rng.next_u64()
     }
 
     /// One uniform bit.
+    #[inline]
     pub(crate) fn bit(&mut self) -> bool {
         if self.left == 0 {
-            self.word = self.rng.next_u64();
+            self.word = self.next_word();
             self.left = 64;
         }
         let b = self.word & 1 == 1;
@@ -249,6 +289,7 @@ impl<'r> RandomBits<'r> {
     }
 
     /// `k ≤ 64` uniform bits, the first drawn in the lowest position.
+    #[inline]
     pub(crate) fn bits(&mut self, k: u32) -> u64 {
         if k <= self.left {
             let out = if k == 64 { self.word } else { self.word & ((1u64 << k) - 1) };
@@ -256,12 +297,30 @@ impl<'r> RandomBits<'r> {
             self.left -= k;
             return out;
         }
-        // Take what is left, then the rest from a fresh word.
+        self.bits_across(k)
+    }
+
+    /// `k` bits when fewer than `k` are left: what is left, then the rest from a fresh word.
+    #[inline(never)]
+    fn bits_across(&mut self, k: u32) -> u64 {
         let (low, have) = (self.word, self.left);
-        self.word = self.rng.next_u64();
+        self.word = self.next_word();
         self.left = 64;
         let rest = self.bits(k - have);
-        low | rest << have
+        // `have < k ≤ 64`, so the shift is in range; for `have = 0` it keeps `rest` whole.
+        low | rest.checked_shl(have).unwrap_or(0)
+    }
+
+    /// 127 uniform bits, for the fixed-width comparisons of the bounded-time samplers.
+    #[inline]
+    pub(crate) fn bits127(&mut self) -> u128 {
+        u128::from(self.bits(63)) | u128::from(self.bits(64)) << 63
+    }
+
+    /// 128 uniform bits.
+    #[inline]
+    pub(crate) fn bits128(&mut self) -> u128 {
+        u128::from(self.bits(64)) | u128::from(self.bits(64)) << 64
     }
 }
 
@@ -323,6 +382,13 @@ pub(crate) fn bernoulli_ratio(numer: &Nat, denom: &PosNat, bits: &mut RandomBits
     lazy_compare_big(numer.to_biguint(), &denom.0.to_biguint(), bits)
 }
 
+/// [`bernoulli_ratio`] on `u128`s, for `0 < d ≤ 2¹²⁷`: the same comparison, reading the same
+/// bits.
+#[inline]
+pub(crate) fn bernoulli_ratio_u128(n: u128, d: u128, bits: &mut RandomBits<'_>) -> bool {
+    n >= d || lazy_compare_u128(n, d, bits)
+}
+
 /// `V < n/d` for a uniform real `V`, with `n < d ≤ 2¹²⁷` (so `2r` below cannot overflow).
 ///
 /// `r/d` is the part of `n/d` not yet compared; its next binary digit is `2r ≥ d`. The first
@@ -382,22 +448,61 @@ mod tests {
         assert_eq!(rng.next_u64(), twin.next_u64());
     }
 
+    /// Counts of 10⁶ uniform draws below `n`.
+    fn uniform_counts(n: u128, seed: u64) -> Vec<u64> {
+        let mut rng = SecureRng::seeded_for_tests_only(seed);
+        let mut bits = RandomBits::new(&mut rng);
+        let mut observed = vec![0u64; n as usize];
+        for _ in 0..1_000_000 {
+            observed[uniform_below(&pos(n), &mut bits).to_u128().unwrap() as usize] += 1;
+        }
+        observed
+    }
+
+    /// The Kolmogorov–Smirnov distance of counts from the uniform law, against the DKW bound
+    /// at α = 10⁻⁶.
+    fn assert_uniform_ks(observed: &[u64], what: &str) {
+        let total: u64 = observed.iter().sum();
+        let n = observed.len() as f64;
+        let mut seen = 0u64;
+        let worst = observed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                seen += c;
+                (seen as f64 / total as f64 - (i + 1) as f64 / n).abs()
+            })
+            .fold(0.0f64, f64::max);
+        let limit = ((2.0f64 / 1e-6).ln() / (2.0 * total as f64)).sqrt();
+        assert!(worst <= limit, "{what}: KS distance {worst} > {limit}");
+    }
+
     #[test]
     fn uniform_below_seven_is_uniform() {
-        const DRAWS: u64 = 200_000;
-        let mut rng = SecureRng::seeded_for_tests_only(2);
-        let mut bits = RandomBits::new(&mut rng);
-        let mut observed = [0u64; 7];
-        for _ in 0..DRAWS {
-            let v = uniform_below(&pos(7), &mut bits).to_biguint().to_usize().unwrap();
-            observed[v] += 1;
-        }
-        assert_counts_fit(&observed, &[DRAWS as f64 / 7.0; 7], "uniform below 7");
+        let observed = uniform_counts(7, 2);
+        let draws = 1e6;
+        assert_counts_fit(&observed, &[draws / 7.0; 7], "uniform below 7");
+        assert_uniform_ks(&observed, "uniform below 7");
         // The test has the power to see modulo bias: the law of "5 random bits mod 7"
-        // (32 = 4·7 + 4, so 0..4 are a quarter more likely than 4..7) is rejected.
+        // (32 = 4·7 + 4, so 0..4 are a quarter more likely than 4..7) is rejected, and so is
+        // a bias of 1 % on one value.
         let biased: Vec<f64> =
-            (0..7).map(|v| DRAWS as f64 * if v < 4 { 5.0 } else { 4.0 } / 32.0).collect();
+            (0..7).map(|v| draws * if v < 4 { 5.0 } else { 4.0 } / 32.0).collect();
         assert_counts_reject(&observed, &biased, "5 bits mod 7");
+        let mut slight = vec![draws / 7.0; 7];
+        slight[0] *= 1.03;
+        slight[6] = draws - slight[..6].iter().sum::<f64>();
+        assert_counts_reject(&observed, &slight, "3 % on one value");
+    }
+
+    #[test]
+    fn uniform_below_a_thousand_is_uniform() {
+        let observed = uniform_counts(1000, 16);
+        assert_counts_fit(&observed, &[1000.0; 1000], "uniform below 1000");
+        assert_uniform_ks(&observed, "uniform below 1000");
+        // A law tilted linearly by ±10 % across the range is rejected.
+        let tilted: Vec<f64> = (0..1000).map(|i| 1000.0 * (0.9 + 0.2 * i as f64 / 999.0)).collect();
+        assert_counts_reject(&observed, &tilted, "tilted by 10 %");
     }
 
     #[test]
