@@ -745,14 +745,31 @@ fn no_data_value_or_secret_reaches_the_log_the_traces_or_the_report() {
     c.run(&["anonymize", "--job", "{dir}/anon-job.toml", "--audit-log", "{log}"], true);
     c.wrote("anonymize", "anonymization_run", None);
     // Synthetic data: the categorical domains come from the data (canary values), the release
-    // and its charge reach the log, the domains must not.
+    // and its charge reach the log, the domains must not. Its own budget, with a δ.
+    c.run(
+        &[
+            "budget",
+            "init",
+            "--ledger",
+            "{ledger}",
+            "--dataset",
+            "canary-synthetic",
+            "--epsilon",
+            "1",
+            "--delta",
+            "0.00001",
+            "--audit-log",
+            "{log}",
+        ],
+        true,
+    );
     c.run(
         &[
             "synthesize",
             "--data",
             "{data}",
             "--dataset",
-            "canary",
+            "canary-synthetic",
             "--ledger",
             "{ledger}",
             "--epsilon",
