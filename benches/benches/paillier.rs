@@ -1,9 +1,11 @@
 //! Paillier (2048 and 3072 bits) on one core: public-key and key-holder encryption, encryption
 //! from the precomputed pool, CRT decryption, addition, plaintext addition, small scalar
-//! multiplication and re-randomization. python-paillier with gmpy2 runs beside it through
-//! `benches/python_paillier.sh` (same operations, same key sizes).
+//! multiplication and re-randomization. With `--features paillier-peer`, libpaillier 0.6 on its
+//! num-bigint backend (crates.io) runs the same operations on the same keys in the same run.
+//! python-paillier with gmpy2 runs beside it through `benches/python_paillier.sh` (same
+//! operations, same key sizes).
 //!
-//! Run: `cargo bench -p medi-privacy-benches --bench paillier`.
+//! Run: `cargo bench -p medi-privacy-benches --features paillier-peer --bench paillier`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -51,7 +53,9 @@ fn paillier(c: &mut Criterion) {
                     }
                 },
                 |()| pool.encrypt(black_box(&m)).expect("pool"),
-                BatchSize::SmallInput,
+                // Setup runs before each encryption: a batched setup would run many times
+                // before the encryptions and could not keep the pool from running dry.
+                BatchSize::PerIteration,
             )
         });
         group.bench_function("decrypt (CRT)", |bench| bench.iter(|| key.decrypt(black_box(&a))));
@@ -63,8 +67,57 @@ fn paillier(c: &mut Criterion) {
         group.bench_function("scalar mul (16-bit)", |bench| {
             bench.iter(|| pk.mul_scalar(black_box(&a), &small))
         });
+        group.bench_function("re-randomize", |bench| {
+            bench.iter(|| pk.rerandomize(black_box(&a), &mut rng))
+        });
         group.bench_function("modpow only, 4096-bit modulus, 2048-bit exponent", |bench| {
             bench.iter(|| a.value().modpow(pk.n(), pk.n_squared()))
+        });
+        group.finish();
+        #[cfg(feature = "paillier-peer")]
+        peer::libpaillier(c, bits, hex_text);
+    }
+}
+
+/// libpaillier 0.6 (num-bigint backend through unknown_order), on the same primes.
+#[cfg(feature = "paillier-peer")]
+mod peer {
+    use super::*;
+    use libpaillier::unknown_order::BigNumber;
+    use libpaillier::{DecryptionKey, EncryptionKey};
+
+    /// The two primes of a key file (`SecretKey::to_bytes`: a 5-byte header, then
+    /// length-prefixed big-endian fields `p`, `q`).
+    fn primes(hex_text: &str) -> (BigNumber, BigNumber) {
+        let bytes = hex::decode(hex_text.trim()).expect("hex");
+        let mut fields = Vec::new();
+        let mut i = 5;
+        while i < bytes.len() {
+            let n = u32::from_be_bytes(bytes[i..i + 4].try_into().expect("length")) as usize;
+            fields.push(BigNumber::from_slice(&bytes[i + 4..i + 4 + n]));
+            i += 4 + n;
+        }
+        (fields[0].clone(), fields[1].clone())
+    }
+
+    pub(super) fn libpaillier(c: &mut Criterion, bits: &str, hex_text: &str) {
+        let (p, q) = primes(hex_text);
+        let dk = DecryptionKey::with_primes_unchecked(&p, &q).expect("key");
+        let ek = EncryptionKey::from(&dk);
+        let m = 123_456_789u64.to_be_bytes();
+        let (a, _) = ek.encrypt(m, None).expect("encrypt");
+        let (b, _) = ek.encrypt(m, None).expect("encrypt");
+        assert_eq!(dk.decrypt(&a).expect("decrypt"), BigNumber::from_slice(m).to_bytes());
+        let mut group = c.benchmark_group(format!("libpaillier-{bits}"));
+        group.sample_size(10).measurement_time(Duration::from_secs(3));
+        group.bench_function("encrypt (public key)", |bench| {
+            bench.iter(|| ek.encrypt(black_box(m), None).expect("encrypt"))
+        });
+        group.bench_function("decrypt", |bench| bench.iter(|| dk.decrypt(black_box(&a))));
+        group.bench_function("add", |bench| bench.iter(|| ek.add(black_box(&a), &b)));
+        let small = BigNumber::from(40_000u64);
+        group.bench_function("scalar mul (16-bit)", |bench| {
+            bench.iter(|| ek.mul(black_box(&a), &small))
         });
         group.finish();
     }

@@ -1,9 +1,10 @@
-//! Any bytes are a Paillier key, ciphertext or proof, or a typed error; whatever parses
-//! re-encodes to the very same bytes (one encoding per object) and is in range.
+//! Any bytes are a Paillier key (public or secret), ciphertext or proof, or a typed error;
+//! whatever parses re-encodes to the very same bytes (one encoding per object) and is in range.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use privacy_mpc::paillier::{Ciphertext, ModulusProof, PublicKey};
+use privacy_mpc::paillier::{Ciphertext, ModulusProof, PublicKey, SecretKey};
+use privacy_core::SecureRng;
 use privacy_mpc::zkp::PaillierDecryptionProof;
 
 fn test_key() -> &'static PublicKey {
@@ -16,7 +17,7 @@ fn test_key() -> &'static PublicKey {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else { return };
-    match selector % 4 {
+    match selector % 5 {
         0 => {
             if let Ok(key) = PublicKey::from_bytes(bytes) {
                 assert_eq!(key.to_bytes(), bytes);
@@ -35,9 +36,20 @@ fuzz_target!(|data: &[u8]| {
                 let _ = proof.verify(test_key());
             }
         }
-        _ => {
+        3 => {
             if let Ok(proof) = PaillierDecryptionProof::from_bytes(bytes) {
                 assert_eq!(proof.to_bytes(), bytes);
+            }
+        }
+        _ => {
+            // `paillier decrypt` reads this from a file: any bytes are a key or a typed error,
+            // and a key that parses decrypts what its public half encrypts.
+            let mut rng = SecureRng::seeded_for_tests_only(7);
+            if let Ok(key) = SecretKey::from_bytes(bytes, &mut rng) {
+                assert_eq!(key.to_bytes(), bytes);
+                let m = num_bigint::BigUint::from(12_345u32);
+                let c = key.public().encrypt(&m, &mut rng).expect("encrypt");
+                assert_eq!(key.decrypt(&c).expect("decrypt"), m);
             }
         }
     }

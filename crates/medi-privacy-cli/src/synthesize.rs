@@ -14,6 +14,7 @@
 //! synthetic table with the real one: it is for the custodian and is not private.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
@@ -81,11 +82,12 @@ pub(crate) fn run(args: &SynthesizeArgs) -> Result<()> {
     if !real.names.contains(&target) {
         return Err(anyhow!("the target {target:?} is not one of --columns"));
     }
-    let audit: Box<dyn AuditSink> = match &args.audit_log {
-        Some(path) => Box::new(crate::audit::open_log(path)?),
-        None => Box::new(NullAuditSink),
+    let audit: Arc<dyn AuditSink + Send + Sync> = match &args.audit_log {
+        Some(path) => Arc::new(crate::audit::open_log(path)?),
+        None => Arc::new(NullAuditSink),
     };
-    let ledger = crate::open_existing_ledger(&args.ledger)?;
+    // The ledger reports its reservation and commit (or refusal) to the same log.
+    let ledger = crate::open_existing_ledger(&args.ledger)?.with_audit(audit.clone());
     let mut rng = SecureRng::from_os_entropy()?;
     let request = SynthesisRequest {
         dataset: args.dataset.clone(),

@@ -744,6 +744,53 @@ fn no_data_value_or_secret_reaches_the_log_the_traces_or_the_report() {
     c.wrote("analyze refused: budget", "budget_charge", Some(("action", "refused")));
     c.run(&["anonymize", "--job", "{dir}/anon-job.toml", "--audit-log", "{log}"], true);
     c.wrote("anonymize", "anonymization_run", None);
+    // Synthetic data: the categorical domains come from the data (canary values), the release
+    // and its charge reach the log, the domains must not. Its own budget, with a δ.
+    c.run(
+        &[
+            "budget",
+            "init",
+            "--ledger",
+            "{ledger}",
+            "--dataset",
+            "canary-synthetic",
+            "--epsilon",
+            "1",
+            "--delta",
+            "0.00001",
+            "--audit-log",
+            "{log}",
+        ],
+        true,
+    );
+    c.run(
+        &[
+            "synthesize",
+            "--data",
+            "{data}",
+            "--dataset",
+            "canary-synthetic",
+            "--ledger",
+            "{ledger}",
+            "--epsilon",
+            "0.25",
+            "--delta",
+            "0.000001",
+            "--columns",
+            "age:0:100:4,diagnosis,zip",
+            "--rows",
+            "50",
+            "--out",
+            "{dir}/synthetic.csv",
+            "--report",
+            "{dir}/synthetic-utility.json",
+            "--audit-log",
+            "{log}",
+        ],
+        true,
+    );
+    c.wrote("synthesize", "release", None);
+    c.wrote("synthesize", "budget_charge", None);
 
     c.run(
         &[
