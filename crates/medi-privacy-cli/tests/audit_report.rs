@@ -387,6 +387,7 @@ fn an_anonymization_run_on_adult_is_assessed_on_all_five_criteria() {
     fx.ok(&["anonymize", "--job", &job, "--audit-log", "audit.jsonl"]);
     let run = fx.events().into_iter().find(|e| e["kind"] == "anonymization_run").unwrap();
     assert!(run["details"]["risk"]["prosecutor_highest"].is_number(), "{run}");
+    assert_eq!(run["details"]["job"], "adult-k5", "{run}");
     fx.ok(&[
         "report",
         "--audit-log",
@@ -1008,10 +1009,14 @@ fn no_data_value_or_secret_reaches_the_log_the_traces_or_the_report() {
     let mut canaries: Vec<String> = CANARIES.iter().map(|c| (*c).to_owned()).collect();
     for secret in &secrets {
         canaries.extend(secret_windows(secret));
-        let text = String::from_utf8_lossy(secret);
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        if body.len() > 40 {
-            canaries.push(body[8..40].to_owned());
+        // Text secrets (PEM keys): a window of their body. Binary ones (a Paillier key) are
+        // covered by the hex and text windows above; slicing their lossy text by bytes could
+        // cut a replacement character in half.
+        if let Ok(text) = std::str::from_utf8(secret) {
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            if body.len() > 40 && body.is_char_boundary(8) && body.is_char_boundary(40) {
+                canaries.push(body[8..40].to_owned());
+            }
         }
     }
     // The pseudonymization key ring's key material (the third field of its last line).

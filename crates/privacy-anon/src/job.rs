@@ -69,6 +69,10 @@ pub struct Job {
     /// Risk reporting options.
     #[serde(default)]
     pub risk: RiskSpec,
+    /// The job's name, recorded with its run in the audit log: the file's stem when the job
+    /// is read by [`Job::from_file`] (`adult-k5` for `adult-k5.toml`); not part of the TOML.
+    #[serde(skip)]
+    pub name: Option<String>,
 }
 
 /// The data file.
@@ -239,6 +243,7 @@ impl Job {
         })?;
         let mut job = Self::parse(&text, &path.display().to_string())?;
         job.resolve(path.parent().unwrap_or(Path::new(".")));
+        job.name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
         Ok(job)
     }
 

@@ -70,7 +70,7 @@ pub fn run_job(job: &Job, audit: &dyn AuditSink, principal: &str) -> Result<RunO
     if let Some(path) = &job.output.report {
         staged.report(&report, path)?;
     }
-    audit.record(&audit_event(&report, principal, started.elapsed()))?;
+    audit.record(&audit_event(&report, job.name.as_deref(), principal, started.elapsed()))?;
     staged.publish()?;
     tracing::info!(
         rows = table.rows,
@@ -373,8 +373,18 @@ fn write_report(report: &Report, path: &Path, shown: &Path) -> Result<(), AnonEr
     })
 }
 
-fn audit_event(report: &Report, principal: &str, elapsed: Duration) -> AuditEvent {
-    AuditEvent::new(AuditEventKind::AnonymizationRun, principal)
+fn audit_event(
+    report: &Report,
+    job: Option<&str>,
+    principal: &str,
+    elapsed: Duration,
+) -> AuditEvent {
+    let event = AuditEvent::new(AuditEventKind::AnonymizationRun, principal);
+    let event = match job {
+        Some(name) => event.with_detail("job", name),
+        None => event,
+    };
+    event
         .with_dataset(report.data.clone())
         .with_detail("method", report.method.clone())
         .with_detail("models", serde_json::to_value(&report.models).unwrap_or_default())

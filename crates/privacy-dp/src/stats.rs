@@ -894,7 +894,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let keep: Vec<bool> = (0..len).map(|_| rng.next_u64() % 3 != 0).collect();
+            let keep: Vec<bool> = (0..len).map(|_| !rng.next_u64().is_multiple_of(3)).collect();
             assert_eq!(kernel.all(&xs), kernel.all_scalar(&xs), "length {len}");
             assert_eq!(kernel.kept(&xs, &keep), kernel.kept_scalar(&xs, &keep), "length {len}");
             // And the baseline is the plain definition: clamp, round half to even, sum.

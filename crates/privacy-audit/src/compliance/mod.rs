@@ -262,12 +262,12 @@ fn risk_from_event(entry: &LoggedEntry) -> RiskSummary {
     let job = details.get("job").and_then(Value::as_str).map(str::to_owned);
     let mut risk = RiskSummary::from_anonymizer_json(details, job.unwrap_or_default());
     risk.dataset = entry.field("dataset").map(str::to_owned);
-    if risk.job.is_empty() {
-        risk.job = match &risk.dataset {
-            Some(data) => format!("entry {} ({data})", entry.seq),
-            None => format!("entry {}", entry.seq),
-        };
-    }
+    risk.job = match (risk.job.is_empty(), &risk.dataset) {
+        // Named by the run itself (`job` detail): the job and the entry, as a matched run is.
+        (false, _) => format!("{}, entry {}", risk.job, entry.seq),
+        (true, Some(data)) => format!("entry {} ({data})", entry.seq),
+        (true, None) => format!("entry {}", entry.seq),
+    };
     risk
 }
 
@@ -379,7 +379,7 @@ mod tests {
         assert_eq!(icu.kinds["release"], 1);
         assert_eq!(icu.budget.as_deref(), Some("ε = 1, δ = 0"));
         assert!(icu.guarantees.contains("pure ε = 0.5"));
-        assert_eq!(facts.risks[0].job, "adult-k5");
+        assert_eq!(facts.risks[0].job, "adult-k5, entry 3");
         assert_eq!(facts.risks[0].prosecutor_max, Some(0.2));
         assert_eq!(facts.risks[0].records, Some(100));
         assert_eq!(facts.risks[0].classes, Some(20));

@@ -136,12 +136,9 @@ pub fn render(inputs: &ReportInputs) -> Result<RenderedReport, AuditError> {
     })
 }
 
-/// Names each logged run that carries no job name (`entry 7 (data.csv)`) after the job file
-/// that reads the same data (`adult-k5, entry 7`), when exactly one given job does.
-// FIXME: privacy-anon's `anonymization_run` event names the data file but not the job, so a run
-// is named only when its job file is given to the report (and two jobs over one file stay
-// unnamed); once `run_job` records a `job` detail, `risk_from_event` reads it and this matching
-// is only a fallback.
+/// Names each logged run that carries no job name (`entry 7 (data.csv)`: logs written before
+/// runs recorded their job) after the job file that reads the same data (`adult-k5, entry 7`),
+/// when exactly one given job does.
 fn name_runs_after_jobs(risks: &mut [RiskSummary], jobs: &[JobSummary]) {
     for risk in risks.iter_mut().filter(|r| r.job.starts_with("entry ")) {
         let mut matching = jobs.iter().filter(|j| j.data.is_some() && j.data == risk.dataset);
