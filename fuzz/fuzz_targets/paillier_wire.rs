@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use privacy_mpc::paillier::{Ciphertext, ModulusProof, PublicKey, SecretKey};
+use privacy_mpc::paillier::{Ciphertext, EncodedCiphertext, ModulusProof, PublicKey, SecretKey};
 use privacy_core::SecureRng;
 use privacy_mpc::zkp::PaillierDecryptionProof;
 
@@ -28,6 +28,11 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(c) = Ciphertext::from_bytes(bytes, key) {
                 assert_eq!(c.to_bytes(), bytes);
                 key.check_ciphertext_value(c.value()).expect("parsed ciphertexts are in range");
+            }
+            // The command line's files: a ciphertext with its plaintext's encoding.
+            if let Ok(e) = EncodedCiphertext::from_bytes(bytes, key) {
+                assert_eq!(e.to_bytes(), bytes);
+                assert!(e.frac_bits.is_none_or(|b| b <= 1022));
             }
         }
         2 => {

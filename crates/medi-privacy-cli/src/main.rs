@@ -248,11 +248,15 @@ pub(crate) fn error_chain(error: &anyhow::Error) -> String {
     out
 }
 
-/// Refuses an empty name or one with control characters (a newline in a principal could forge
-/// lines in `budget show`).
+/// Refuses an empty name, one with control characters (a newline in a principal could forge
+/// lines in `budget show`) and one too long to record in the audit log beside the ledger.
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(anyhow!("the {what} name must be non-empty and free of control characters"));
+    }
+    let max = privacy_budget::MAX_DATASET_NAME_CHARS;
+    if name.chars().count() > max {
+        return Err(anyhow!("the {what} name is longer than {max} characters"));
     }
     Ok(())
 }

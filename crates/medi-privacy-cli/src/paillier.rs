@@ -2,10 +2,13 @@
 //! versioned wire format of `privacy_mpc::wire`, for data teams that total values across
 //! sites without writing Rust.
 //!
-//! Values are signed integers, or signed reals with `--frac-bits F` (fixed point, scale 2^F);
-//! the same `--frac-bits` must be given to `encrypt` and `decrypt`. Decryption refuses a sum
-//! that overflowed the encoding rather than printing a wrapped number. The secret key file is
-//! created with mode 0600 on Unix and never printed.
+//! Values are signed integers, or signed reals with `--frac-bits F` (fixed point, scale 2^F).
+//! Each ciphertext file records its encoding (`EncodedCiphertext`), so `add` refuses to mix
+//! encodings and `decrypt` decodes with the recorded one (a `--frac-bits` that disagrees with
+//! it is refused). Decryption refuses a sum that overflowed the encoding rather than printing a
+//! wrapped number. Key files are created, never overwritten, and `--out` replaces only a
+//! ciphertext file of the same key. The secret key file is created with mode 0600 on Unix and
+//! never printed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,8 +19,8 @@ use num_bigint::BigInt;
 use privacy_core::{AuditSink, NullAuditSink, SecureRng};
 use privacy_mpc::audit::AuditContext;
 use privacy_mpc::paillier::{
-    Ciphertext, FixedPointEncoding, IntegerEncoding, KeyGenOptions, ModulusProof, ModulusSize,
-    PublicKey, SecretKey,
+    Ciphertext, EncodedCiphertext, FixedPointEncoding, IntegerEncoding, KeyGenOptions,
+    ModulusProof, ModulusSize, PublicKey, SecretKey,
 };
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,7 +94,8 @@ pub(crate) enum PaillierCommand {
         /// The ciphertext file.
         #[arg(long = "in")]
         input: PathBuf,
-        /// Fixed-point fractional bits, as given to encrypt.
+        /// Fixed-point fractional bits, as given to encrypt: optional (the file records them),
+        /// and refused when they disagree with the file.
         #[arg(long)]
         frac_bits: Option<u32>,
         /// Record the decryption in this audit log.
@@ -155,8 +159,33 @@ fn owner_only(options: &mut std::fs::OpenOptions, secret: bool) {
 #[cfg(not(unix))]
 fn owner_only(_options: &mut std::fs::OpenOptions, _secret: bool) {}
 
-fn write_replace(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+/// Writes a ciphertext file: a new file, or in place of a ciphertext file of the same key;
+/// anything else there (a key, another key's ciphertext, any other file) is left alone.
+fn write_ciphertext(path: &Path, encoded: &EncodedCiphertext, key: &PublicKey) -> Result<()> {
+    if path.exists() {
+        let existing = std::fs::read(path).unwrap_or_default();
+        if EncodedCiphertext::from_bytes(&existing, key).is_err() {
+            return Err(anyhow!(
+                "{} already exists and is not a ciphertext of this key; refusing to overwrite it",
+                path.display()
+            ));
+        }
+    }
+    std::fs::write(path, encoded.to_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// How a file's encoding is named in messages.
+fn encoding_name(frac_bits: Option<u32>) -> String {
+    match frac_bits {
+        None => "integer".to_owned(),
+        Some(bits) => format!("fixed point with {bits} fractional bits"),
+    }
+}
+
+fn read_ciphertext(path: &Path, key: &PublicKey) -> Result<EncodedCiphertext> {
+    EncodedCiphertext::from_bytes(&read(path)?, key)
+        .with_context(|| format!("invalid ciphertext {}", path.display()))
 }
 
 fn audit_sink(path: Option<&Path>) -> Result<Box<dyn AuditSink>> {
@@ -231,19 +260,27 @@ fn encrypt(
         }
     };
     let mut rng = SecureRng::from_os_entropy()?;
-    write_replace(out, &key.encrypt(&plaintext, &mut rng)?.to_bytes())
+    let encoded = EncodedCiphertext { frac_bits, ciphertext: key.encrypt(&plaintext, &mut rng)? };
+    write_ciphertext(out, &encoded, &key)
 }
 
 fn add(public_path: &Path, inputs: &[PathBuf], out: &Path) -> Result<()> {
     let key = load_public(public_path)?;
-    let ciphertexts = inputs
-        .iter()
-        .map(|path| {
-            Ciphertext::from_bytes(&read(path)?, &key)
-                .with_context(|| format!("invalid ciphertext {}", path.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    write_replace(out, &key.sum(&ciphertexts)?.to_bytes())?;
+    let files =
+        inputs.iter().map(|path| read_ciphertext(path, &key)).collect::<Result<Vec<_>>>()?;
+    let frac_bits = files[0].frac_bits;
+    if let Some((path, other)) = inputs.iter().zip(&files).find(|(_, f)| f.frac_bits != frac_bits) {
+        return Err(anyhow!(
+            "cannot add {} ({}) to {} ({}): their encodings differ",
+            path.display(),
+            encoding_name(other.frac_bits),
+            inputs[0].display(),
+            encoding_name(frac_bits)
+        ));
+    }
+    let ciphertexts: Vec<Ciphertext> = files.into_iter().map(|f| f.ciphertext).collect();
+    let sum = EncodedCiphertext { frac_bits, ciphertext: key.sum(&ciphertexts)? };
+    write_ciphertext(out, &sum, &key)?;
     println!("added {} ciphertexts", ciphertexts.len());
     Ok(())
 }
@@ -257,8 +294,17 @@ fn decrypt(
     let mut rng = SecureRng::from_os_entropy()?;
     let key = SecretKey::from_bytes(&read(secret_path)?, &mut rng)
         .with_context(|| format!("invalid secret key {}", secret_path.display()))?;
-    let c = Ciphertext::from_bytes(&read(input)?, key.public())
-        .with_context(|| format!("invalid ciphertext {}", input.display()))?;
+    let EncodedCiphertext { frac_bits: recorded, ciphertext: c } =
+        read_ciphertext(input, key.public())?;
+    if frac_bits.is_some() && frac_bits != recorded {
+        return Err(anyhow!(
+            "--frac-bits {} disagrees with {}, which holds {}",
+            frac_bits.unwrap_or_default(),
+            input.display(),
+            encoding_name(recorded)
+        ));
+    }
+    let frac_bits = recorded;
     let sink = audit_sink(audit_log)?;
     let principal = crate::principal();
     let plaintexts = key

@@ -96,9 +96,19 @@ pub(crate) fn run(args: &SynthesizeArgs) -> Result<()> {
         delta: cost.delta,
         rows: args.rows,
     };
-    let synthesis = synthetic::synthesize(&real, &request, &ledger, &mut rng)?;
-    let mut frame = synthesis.table.to_frame()?;
+    // The output must be writable before any budget is charged.
     let temporary = partial(&args.out);
+    std::fs::File::create(&temporary).with_context(|| {
+        format!("cannot write the output table {}; nothing was charged", temporary.display())
+    })?;
+    let synthesis = match synthetic::synthesize(&real, &request, &ledger, &mut rng) {
+        Ok(synthesis) => synthesis,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(e.into());
+        }
+    };
+    let mut frame = synthesis.table.to_frame()?;
     privacy_anon::run::write_table(&mut frame, &temporary, None)?;
     let edges: Vec<String> = synthesis
         .model

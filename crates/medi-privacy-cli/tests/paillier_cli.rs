@@ -106,7 +106,7 @@ fn bad_files_are_refused_with_a_clear_error() {
     let again = run(d, &["keygen", "--public-key", "pk2", "--secret-key", "sk"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    std::fs::write(d.join("junk.ct"), b"MPV\x01\x03garbage").unwrap();
+    std::fs::write(d.join("junk.ct"), b"MPV\x01\x0agarbage").unwrap();
     let out = run(d, &["add", "--public-key", "pk", "--out", "s.ct", "junk.ct"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -120,4 +120,39 @@ fn bad_files_are_refused_with_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid public key"));
     let out = run(d, &["encrypt", "--public-key", "pk", "--value", "1.5", "--out", "x.ct"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an integer"));
+
+    // Files record their encoding: mixing encodings, or decoding at another scale, is refused
+    // instead of printing a wrong number.
+    ok(d, &["encrypt", "--public-key", "pk", "--value", "2", "--out", "int.ct"]);
+    let fixed = ["encrypt", "--public-key", "pk", "--value", "1.5", "--frac-bits", "16"];
+    ok(d, &[&fixed[..], &["--out", "fix.ct"]].concat());
+    let out = run(d, &["add", "--public-key", "pk", "--out", "mix.ct", "fix.ct", "int.ct"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encodings differ"));
+    assert!(!d.join("mix.ct").exists());
+    let out = run(d, &["decrypt", "--secret-key", "sk", "--in", "fix.ct", "--frac-bits", "8"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("disagrees"));
+    assert_eq!(ok(d, &["decrypt", "--secret-key", "sk", "--in", "fix.ct"]).trim(), "1.5");
+    assert_eq!(ok(d, &["decrypt", "--secret-key", "sk", "--in", "int.ct"]).trim(), "2");
+
+    // `--out` never replaces a key, another key's ciphertext or any other file.
+    let secret = std::fs::read(d.join("sk")).unwrap();
+    let public = std::fs::read(d.join("pk")).unwrap();
+    for (args, target) in [
+        (vec!["encrypt", "--public-key", "pk", "--value", "7", "--out", "sk"], "sk"),
+        (vec!["add", "--public-key", "pk", "--out", "pk", "int.ct"], "pk"),
+        (vec!["encrypt", "--public-key", "pk", "--value", "7", "--out", "b.ct"], "b.ct"),
+        (vec!["encrypt", "--public-key", "pk", "--value", "7", "--out", "junk.ct"], "junk.ct"),
+    ] {
+        let out = run(d, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("refusing to overwrite") && err.contains(target), "{err}");
+    }
+    assert_eq!(std::fs::read(d.join("sk")).unwrap(), secret);
+    assert_eq!(std::fs::read(d.join("pk")).unwrap(), public);
+    // A ciphertext of the same key may be replaced.
+    ok(d, &["encrypt", "--public-key", "pk", "--value", "7", "--out", "int.ct"]);
+    assert_eq!(ok(d, &["decrypt", "--secret-key", "sk", "--in", "int.ct"]).trim(), "7");
 }

@@ -99,3 +99,66 @@ fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
     assert!(stderr.to_lowercase().contains("budget"), "{stderr}");
     assert!(!dir.path().join("second.csv").exists());
 }
+
+/// Requests that cannot be carried out (no rows, more cells than the cap, an output folder
+/// that does not exist) are refused before the ledger is touched: no panic, no charge, no file.
+#[test]
+fn impossible_requests_are_refused_before_any_charge() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = run(
+        dir.path(),
+        &[
+            "budget",
+            "init",
+            "--ledger",
+            "ledger.sqlite",
+            "--dataset",
+            "adult",
+            "--epsilon",
+            "1",
+            "--delta",
+            "0.00001",
+        ],
+    );
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let adult = repo_file("data/adult/adult.csv");
+    for (rows, out) in [
+        ("0", "a.csv"),
+        ("18446744073709551615", "b.csv"),
+        ("1000000000000", "c.csv"),
+        ("100", "no-such-folder/d.csv"),
+    ] {
+        let result = run(
+            dir.path(),
+            &[
+                "synthesize",
+                "--data",
+                adult.to_str().unwrap(),
+                "--dataset",
+                "adult",
+                "--ledger",
+                "ledger.sqlite",
+                "--epsilon",
+                "0.5",
+                "--delta",
+                "0.000001",
+                "--columns",
+                "sex,race",
+                "--rows",
+                rows,
+                "--out",
+                out,
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "rows {rows}, out {out}: {stderr}");
+        assert!(stderr.contains("nothing was charged"), "rows {rows}, out {out}: {stderr}");
+        assert!(!dir.path().join(out).exists());
+    }
+    let show = run(
+        dir.path(),
+        &["budget", "show", "--ledger", "ledger.sqlite", "--dataset", "adult", "--json"],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["charges"].as_array().unwrap().len(), 0, "{shown}");
+}

@@ -241,9 +241,13 @@ pub struct SynthesisRequest {
     pub epsilon: EpsilonAmount,
     /// The total δ, in (0, 1).
     pub delta: DeltaAmount,
-    /// Rows to sample; `None`: the noisy record count.
+    /// Rows to sample, 1 to [`MAX_SYNTHETIC_CELLS`] / columns; `None`: the noisy record count.
     pub rows: Option<usize>,
 }
+
+/// The most cells (rows × columns) one synthesis may sample: 10⁸, 400 MB of codes. A request
+/// for more is refused before any budget is charged.
+pub const MAX_SYNTHETIC_CELLS: usize = 100_000_000;
 
 /// The model measured from the data: noisy marginals and the selected tree. Everything in it
 /// is differentially private.
@@ -282,6 +286,19 @@ pub fn synthesize(
     rng: &mut SecureRng,
 ) -> Result<Synthesis, AnonError> {
     let d = table.names.len();
+    if let Some(rows) = request.rows {
+        let cells = rows.saturating_mul(d.max(1));
+        if rows == 0 || cells > MAX_SYNTHETIC_CELLS {
+            return Err(AnonError::InvalidParameter {
+                name: "rows".into(),
+                reason: format!(
+                    "must be at least 1 and at most {} for {d} columns (at most {MAX_SYNTHETIC_CELLS} \
+                     cells); nothing was charged",
+                    MAX_SYNTHETIC_CELLS / d.max(1)
+                ),
+            });
+        }
+    }
     let rho = epsilon_delta_to_rho(request.epsilon, request.delta)?;
     // Budget split: a third each to 1-way marginals, selection and 2-way marginals.
     let (one, select, two) = if d == 1 {

@@ -73,4 +73,7 @@ pub use error::BudgetError;
 #[cfg(feature = "postgres")]
 pub use ledger::postgres::PostgresLedger;
 pub use ledger::sqlite::SqliteLedger;
-pub use ledger::{BudgetInfo, BudgetStore, ChargeRecord, ChargeState, HistoryEntry, RefusalRecord};
+pub use ledger::{
+    BudgetInfo, BudgetStore, ChargeRecord, ChargeState, HistoryEntry, RefusalRecord,
+    MAX_DATASET_NAME_CHARS,
+};

@@ -46,6 +46,9 @@ pub enum ObjectType {
     Proof = 8,
     /// A Paillier plaintext-encoding declaration (integer, fixed-point or packed).
     PaillierEncoding = 9,
+    /// A Paillier ciphertext with the encoding of its plaintext (integer, or fixed-point with
+    /// its fractional bits): the files of `medi-privacy paillier`.
+    PaillierEncodedCiphertext = 10,
     /// One site's broadcast in threshold ElGamal key generation (Feldman commitments and a
     /// proof of knowledge). Tags from 16 on belong to the protocol formats of `privacy-mpc`.
     ThresholdDealerMessage = 16,

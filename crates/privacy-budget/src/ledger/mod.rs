@@ -223,9 +223,19 @@ pub(crate) fn check_delta(delta: DeltaAmount) -> Result<(), CoreError> {
 }
 
 /// Checks a new budget's name and total.
+/// The longest dataset name a budget may have, in characters: well under what an audit log
+/// accepts in one field, so a budget the ledger creates can always be recorded.
+pub const MAX_DATASET_NAME_CHARS: usize = 256;
+
 pub(crate) fn check_new_budget(dataset: &str, total: PrivacyCost) -> Result<(), BudgetError> {
     if dataset.trim().is_empty() {
         return Err(CoreError::invalid("dataset", "name must not be empty").into());
+    }
+    if dataset.chars().count() > MAX_DATASET_NAME_CHARS {
+        return Err(CoreError::invalid("dataset", "name longer than 256 characters").into());
+    }
+    if dataset.chars().any(char::is_control) {
+        return Err(CoreError::invalid("dataset", "name must not hold control characters").into());
     }
     if total.epsilon.is_zero() {
         return Err(CoreError::invalid("epsilon", "a budget needs epsilon > 0").into());

@@ -330,3 +330,52 @@ fn random_subgroup_element<R: RngCore + CryptoRng>(
         }
     }
 }
+
+/// A ciphertext together with how its plaintext is encoded: a signed integer
+/// ([`IntegerEncoding`](super::IntegerEncoding)) or a signed fixed-point number with
+/// `frac_bits` fractional bits ([`FixedPointEncoding`](super::FixedPointEncoding)). Files carry
+/// it so that a sum of differently encoded values, or a decryption under the wrong scale, is
+/// refused instead of decoded into a wrong number.
+///
+/// Wire format (object type [`ObjectType::PaillierEncodedCiphertext`]): an 8-byte field, 0 for
+/// an integer or `1 + frac_bits` for fixed point, then the ciphertext's own encoding as a field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedCiphertext {
+    /// `None` for an integer, `Some(bits)` for fixed point with `bits` fractional bits.
+    pub frac_bits: Option<u32>,
+    /// The ciphertext.
+    pub ciphertext: Ciphertext,
+}
+
+/// The most fractional bits a fixed-point encoding may declare (as `FixedPointEncoding`).
+const MAX_FRAC_BITS: u64 = 1022;
+
+impl EncodedCiphertext {
+    /// The versioned encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let tag = self.frac_bits.map_or(0, |b| 1 + u64::from(b));
+        WireWriter::new(ObjectType::PaillierEncodedCiphertext)
+            .u64(tag)
+            .field(&self.ciphertext.to_bytes())
+            .finish()
+    }
+
+    /// Decodes an encoded ciphertext under `key`: the ciphertext is checked as by
+    /// [`Ciphertext::from_bytes`], and an encoding tag beyond the fixed-point range is refused.
+    pub fn from_bytes(bytes: &[u8], key: &PublicKey) -> Result<Self> {
+        let what = "paillier encoded ciphertext";
+        let mut reader = WireReader::new(bytes, ObjectType::PaillierEncodedCiphertext, what)?;
+        let tag = reader.u64()?;
+        let frac_bits = match tag {
+            0 => None,
+            t if t - 1 <= MAX_FRAC_BITS => Some((t - 1) as u32),
+            _ => return Err(MpcError::Malformed { what, reason: "unknown plaintext encoding" }),
+        };
+        // The inner object: header, fingerprint field, and a value below N² (length-prefixed).
+        let max = usize::try_from(key.n_squared().bits().div_ceil(8)).unwrap_or(usize::MAX) + 64;
+        let inner = reader.field(max)?;
+        reader.finish()?;
+        let ciphertext = Ciphertext::from_bytes(inner, key)?;
+        Ok(Self { frac_bits, ciphertext })
+    }
+}

@@ -24,7 +24,7 @@ pub mod modulus_proof;
 pub mod pool;
 pub mod primes;
 
-pub use cipher::Ciphertext;
+pub use cipher::{Ciphertext, EncodedCiphertext};
 pub use encoding::{FixedPointEncoding, IntegerEncoding, Packing};
 pub use keys::{check_modulus, KeyGenOptions, ModulusSize, PublicKey, SecretKey};
 pub use modulus_proof::{ModulusProof, SQUARE_FREE_ROUNDS};

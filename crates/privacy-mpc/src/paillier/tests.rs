@@ -415,3 +415,35 @@ proptest! {
         prop_assert_eq!(unpacked, values.iter().map(|&v| u128::from(v)).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn encoded_ciphertexts_round_trip_and_refuse_bad_tags_and_other_keys() {
+    let mut rng = SecureRng::seeded_for_tests_only(31);
+    let pk = key_a().public();
+    for frac_bits in [None, Some(0), Some(16), Some(1022)] {
+        let ciphertext = pk.encrypt(&big(42), &mut rng).unwrap();
+        let encoded = EncodedCiphertext { frac_bits, ciphertext };
+        let bytes = encoded.to_bytes();
+        assert_eq!(EncodedCiphertext::from_bytes(&bytes, pk).unwrap(), encoded);
+        // Under another key: the inner ciphertext's fingerprint is refused.
+        let other = EncodedCiphertext::from_bytes(&bytes, key_b().public());
+        assert!(matches!(other, Err(MpcError::KeyMismatch)), "{other:?}");
+        // A plain ciphertext is not an encoded one, and the other way round.
+        let plain = encoded.ciphertext.to_bytes();
+        assert!(EncodedCiphertext::from_bytes(&plain, pk).is_err());
+        assert!(Ciphertext::from_bytes(&bytes, pk).is_err());
+        // Any truncation is an error.
+        for cut in [0, 5, 13, bytes.len() - 1] {
+            assert!(EncodedCiphertext::from_bytes(&bytes[..cut], pk).is_err());
+        }
+    }
+    // Tag 1024 would declare 1023 fractional bits, beyond what FixedPointEncoding accepts.
+    let ciphertext = pk.encrypt(&big(1), &mut rng).unwrap();
+    let mut bytes = EncodedCiphertext { frac_bits: Some(1022), ciphertext }.to_bytes();
+    let tag_at = 5 + 4; // header, then the 8-byte field's length prefix
+    bytes[tag_at..tag_at + 8].copy_from_slice(&1024u64.to_be_bytes());
+    assert!(matches!(
+        EncodedCiphertext::from_bytes(&bytes, pk),
+        Err(MpcError::Malformed { reason: "unknown plaintext encoding", .. })
+    ));
+}
