@@ -264,7 +264,8 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
 /// Opens an existing ledger; only `budget init` creates one, so a mistyped path is an error
 /// rather than a new, empty ledger.
 pub(crate) fn open_existing_ledger(path: &Path) -> Result<SqliteLedger> {
-    if !path.is_file() {
+    // An empty file is no ledger either: SQLite would silently make it one.
+    if !path.is_file() || path.metadata().map_or(true, |m| m.len() == 0) {
         return Err(anyhow!(
             "no ledger at {}; create one with `medi-privacy budget init --ledger {} ...`",
             path.display(),

@@ -208,6 +208,12 @@ fn keygen(
         if path.exists() {
             return Err(anyhow!("{} already exists; refusing to overwrite it", path.display()));
         }
+        // Every file's folder must exist before a key is made, so that a mistyped path does
+        // not leave a secret key (and a logged key generation) without its public half.
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(anyhow!("cannot write {}: no folder {}", path.display(), folder.display()));
+        }
     }
     let size = match bits {
         BitsArg::B2048 => ModulusSize::Bits2048,

@@ -526,6 +526,13 @@ fn a_mistyped_ledger_path_is_refused_not_created() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("no ledger at"));
         assert!(!fx.path("typo.sqlite").exists(), "a ledger was created by {args:?}");
     }
+    // An empty file is refused too, and stays empty.
+    std::fs::write(fx.path("empty.sqlite"), b"").unwrap();
+    let empty = fx.path("empty.sqlite").display().to_string();
+    let out = fx.run(&["budget", "show", "--ledger", &empty, "--dataset", "adult"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no ledger at"));
+    assert_eq!(std::fs::metadata(fx.path("empty.sqlite")).unwrap().len(), 0);
 }
 
 #[test]

@@ -102,6 +102,11 @@ fn bad_files_are_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &["keygen", "--public-key", "pk", "--secret-key", "sk"]);
+    // A mistyped folder leaves no half of a key pair behind.
+    let out = run(d, &["keygen", "--public-key", "no-such-folder/pk", "--secret-key", "sk-x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no folder"));
+    assert!(!d.join("sk-x").exists());
     // Keys are never overwritten.
     let again = run(d, &["keygen", "--public-key", "pk2", "--secret-key", "sk"]);
     assert_eq!(again.status.code(), Some(1));
