@@ -85,19 +85,15 @@ mod peer {
     use super::*;
     use libpaillier::unknown_order::BigNumber;
     use libpaillier::{DecryptionKey, EncryptionKey};
+    use privacy_mpc::wire::{ObjectType, WireReader};
 
-    /// The two primes of a key file (`SecretKey::to_bytes`: a 5-byte header, then
-    /// length-prefixed big-endian fields `p`, `q`).
+    /// The two primes of a key file, read with the project's own wire reader.
     fn primes(hex_text: &str) -> (BigNumber, BigNumber) {
         let bytes = hex::decode(hex_text.trim()).expect("hex");
-        let mut fields = Vec::new();
-        let mut i = 5;
-        while i < bytes.len() {
-            let n = u32::from_be_bytes(bytes[i..i + 4].try_into().expect("length")) as usize;
-            fields.push(BigNumber::from_slice(&bytes[i + 4..i + 4 + n]));
-            i += 4 + n;
-        }
-        (fields[0].clone(), fields[1].clone())
+        let mut reader =
+            WireReader::new(&bytes, ObjectType::PaillierSecretKey, "key").expect("key");
+        let mut prime = || BigNumber::from_slice(reader.uint(512).expect("prime").to_bytes_be());
+        (prime(), prime())
     }
 
     pub(super) fn libpaillier(c: &mut Criterion, bits: &str, hex_text: &str) {

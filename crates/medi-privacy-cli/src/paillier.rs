@@ -302,10 +302,9 @@ fn decrypt(
         .with_context(|| format!("invalid secret key {}", secret_path.display()))?;
     let EncodedCiphertext { frac_bits: recorded, ciphertext: c } =
         read_ciphertext(input, key.public())?;
-    if frac_bits.is_some() && frac_bits != recorded {
+    if let Some(given) = frac_bits.filter(|&bits| Some(bits) != recorded) {
         return Err(anyhow!(
-            "--frac-bits {} disagrees with {}, which holds {}",
-            frac_bits.unwrap_or_default(),
+            "--frac-bits {given} disagrees with {}, which holds {}",
             input.display(),
             encoding_name(recorded)
         ));

@@ -51,11 +51,10 @@ fn synthesize(dir: &Path, out: &str) -> Output {
     )
 }
 
-#[test]
-fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
-    let dir = tempfile::tempdir().unwrap();
+/// A ledger in `dir` with a budget of `epsilon` and δ = 10⁻⁵ for `adult`.
+fn init_budget(dir: &Path, epsilon: &str) {
     let init = run(
-        dir.path(),
+        dir,
         &[
             "budget",
             "init",
@@ -64,12 +63,18 @@ fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
             "--dataset",
             "adult",
             "--epsilon",
-            "1.5",
+            epsilon,
             "--delta",
             "0.00001",
         ],
     );
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+}
+
+#[test]
+fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
+    let dir = tempfile::tempdir().unwrap();
+    init_budget(dir.path(), "1.5");
     let out = synthesize(dir.path(), "synthetic.csv");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -105,22 +110,7 @@ fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
 #[test]
 fn impossible_requests_are_refused_before_any_charge() {
     let dir = tempfile::tempdir().unwrap();
-    let init = run(
-        dir.path(),
-        &[
-            "budget",
-            "init",
-            "--ledger",
-            "ledger.sqlite",
-            "--dataset",
-            "adult",
-            "--epsilon",
-            "1",
-            "--delta",
-            "0.00001",
-        ],
-    );
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    init_budget(dir.path(), "1");
     let adult = repo_file("data/adult/adult.csv");
     for (rows, out) in [
         ("0", "a.csv"),
