@@ -175,6 +175,20 @@ fn write_ciphertext(path: &Path, encoded: &EncodedCiphertext, key: &PublicKey) -
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The bound on one encrypted value: `⌊(N − 1)/2⁶⁶⌋` (about 2¹⁹⁸² for a 2048-bit key). Files
+/// can be added in any number of steps, so the command line cannot count summands; any sum of
+/// fewer than 2⁶⁴ such values has magnitude below `(N − 1)/4` ([`sum_encoding`]) and decodes
+/// exactly, so a total can never wrap around `N` into a wrong number.
+fn value_encoding(key: &PublicKey) -> Result<IntegerEncoding> {
+    Ok(IntegerEncoding::new(key, (key.n() - 1u32) >> 66)?)
+}
+
+/// The bound a decrypted total is decoded with: 2⁶⁴ values' worth; beyond it (which no feasible
+/// number of additions reaches) decoding refuses.
+fn sum_encoding(key: &PublicKey) -> Result<IntegerEncoding> {
+    Ok(IntegerEncoding::new(key, ((key.n() - 1u32) >> 66) << 64)?)
+}
+
 /// How a file's encoding is named in messages.
 fn encoding_name(frac_bits: Option<u32>) -> String {
     match frac_bits {
@@ -258,11 +272,11 @@ fn encrypt(
                 .trim()
                 .parse()
                 .map_err(|_| anyhow!("--value is not an integer (use --frac-bits for decimals)"))?;
-            IntegerEncoding::with_default_bound(&key).encode(&v)?
+            value_encoding(&key)?.encode(&v)?
         }
         Some(bits) => {
             let x: f64 = value.trim().parse().map_err(|_| anyhow!("--value is not a number"))?;
-            FixedPointEncoding::new(IntegerEncoding::with_default_bound(&key), bits)?.encode(x)?
+            FixedPointEncoding::new(value_encoding(&key)?, bits)?.encode(x)?
         }
     };
     let mut rng = SecureRng::from_os_entropy()?;
@@ -314,7 +328,7 @@ fn decrypt(
     let principal = crate::principal();
     let plaintexts = key
         .decrypt_audited(std::slice::from_ref(&c), &AuditContext::new(sink.as_ref(), &principal))?;
-    let integer = IntegerEncoding::with_default_bound(key.public());
+    let integer = sum_encoding(key.public())?;
     match frac_bits {
         None => println!("{}", integer.decode(&plaintexts[0])?),
         Some(bits) => {

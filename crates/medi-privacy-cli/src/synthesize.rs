@@ -96,7 +96,16 @@ pub(crate) fn run(args: &SynthesizeArgs) -> Result<()> {
         delta: cost.delta,
         rows: args.rows,
     };
-    // The output must be writable before any budget is charged.
+    // The outputs must be new files (never the data, the ledger, the log or anything else
+    // that exists) and writable, before any budget is charged.
+    for path in std::iter::once(&args.out).chain(&args.report) {
+        if path.exists() {
+            return Err(anyhow!(
+                "{} already exists; refusing to overwrite it (nothing was charged)",
+                path.display()
+            ));
+        }
+    }
     let temporary = partial(&args.out);
     std::fs::File::create(&temporary).with_context(|| {
         format!("cannot write the output table {}; nothing was charged", temporary.display())

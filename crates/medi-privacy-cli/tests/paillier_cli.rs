@@ -128,6 +128,11 @@ fn bad_files_are_refused_with_a_clear_error() {
 
     // Files record their encoding: mixing encodings, or decoding at another scale, is refused
     // instead of printing a wrong number.
+    // A value near N/3 (which three-fold would wrap around N) is refused at encryption.
+    let near_third = format!("1{}", "0".repeat(600));
+    let out = run(d, &["encrypt", "--public-key", "pk", "--value", &near_third, "--out", "big.ct"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!d.join("big.ct").exists());
     ok(d, &["encrypt", "--public-key", "pk", "--value", "2", "--out", "int.ct"]);
     let fixed = ["encrypt", "--public-key", "pk", "--value", "1.5", "--frac-bits", "16"];
     ok(d, &[&fixed[..], &["--out", "fix.ct"]].concat());

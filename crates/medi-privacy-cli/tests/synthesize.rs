@@ -43,7 +43,7 @@ fn synthesize(dir: &Path, out: &str) -> Output {
             "--out",
             out,
             "--report",
-            "utility.json",
+            &format!("{out}.utility.json"),
             "--audit-log",
             "audit.jsonl",
             "--json",
@@ -84,7 +84,7 @@ fn synthesize_charges_the_budget_writes_the_table_and_refuses_when_spent() {
     let table = std::fs::read_to_string(dir.path().join("synthetic.csv")).unwrap();
     assert_eq!(table.lines().next().unwrap(), "age,sex,race,salary-class");
     assert_eq!(table.lines().count(), 2001);
-    let report = std::fs::read_to_string(dir.path().join("utility.json")).unwrap();
+    let report = std::fs::read_to_string(dir.path().join("synthetic.csv.utility.json")).unwrap();
     assert!(report.contains("total_variation") && report.contains("train_synthetic_accuracy"));
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("synthetic_data") && !audit.contains("Married"), "{audit}");
@@ -117,6 +117,8 @@ fn impossible_requests_are_refused_before_any_charge() {
         ("18446744073709551615", "b.csv"),
         ("1000000000000", "c.csv"),
         ("100", "no-such-folder/d.csv"),
+        // Existing files are never replaced: not the ledger, not anything else.
+        ("100", "ledger.sqlite"),
     ] {
         let result = run(
             dir.path(),
@@ -143,7 +145,7 @@ fn impossible_requests_are_refused_before_any_charge() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(1), "rows {rows}, out {out}: {stderr}");
         assert!(stderr.contains("nothing was charged"), "rows {rows}, out {out}: {stderr}");
-        assert!(!dir.path().join(out).exists());
+        assert!(out == "ledger.sqlite" || !dir.path().join(out).exists());
     }
     let show = run(
         dir.path(),

@@ -241,7 +241,8 @@ pub struct SynthesisRequest {
     pub epsilon: EpsilonAmount,
     /// The total δ, in (0, 1).
     pub delta: DeltaAmount,
-    /// Rows to sample, 1 to [`MAX_SYNTHETIC_CELLS`] / columns; `None`: the noisy record count.
+    /// Rows to sample, 1 to [`MAX_SYNTHETIC_CELLS`] / columns; `None`: the noisy record count
+    /// (capped the same way).
     pub rows: Option<usize>,
 }
 
@@ -361,7 +362,12 @@ pub fn synthesize(
     };
     let rows = match request.rows {
         Some(r) => r,
-        None => model.one_way[0].iter().map(|&c| c.max(0) as u64).sum::<u64>().max(1) as usize,
+        // The noisy record count, capped like an explicit request (post-processing: the cap
+        // only matters when the noise dwarfs the table, at a tiny ε).
+        None => {
+            let noisy = model.one_way[0].iter().map(|&c| c.max(0) as u64).sum::<u64>().max(1);
+            usize::try_from(noisy).unwrap_or(usize::MAX).min(MAX_SYNTHETIC_CELLS / d.max(1))
+        }
     };
     let codes = sample(&model, &table.labels, rows, rng)?;
     let table =
